@@ -8,6 +8,7 @@ $(B)/gen/proto/ganq.pb-c.c $(B)/gen/proto/ganq.pb-c.h: proto/ganq.proto
 	protoc-c --c_out=$(B)/gen proto/ganq.proto
 
 SRCS_base := $(wildcard proto/base/*.c)
+SRCS_plan := $(wildcard proto/plan/*.c)
 SRCS_wire := $(wildcard proto/wire/*.c) gen/proto/ganq.pb-c.c
 
 # The generated source is compiled from $(B)/gen, not from the tree.
