@@ -40,7 +40,7 @@ BIN := $(B)/bin
 OBJ := $(B)/obj
 
 # Static libraries, users before what they use (static link order).
-LIB_ORDER := client broker worker store out enginetool engine plan wire base
+LIB_ORDER := client broker worker store out enginetool plan engine wire base
 # Filled in by the module fragments.
 BINS      :=        # binaries to build
 BIN_NAMES :=        # binaries whose main() exists

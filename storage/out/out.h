@@ -1,0 +1,75 @@
+/* out.h: output writers. Workers write images through these; the broker's finalizer writes
+ * job-level products (manifest, labels, sheets, sweep summary) through out_finalize_job().
+ *
+ * The atomic rule: every file is written to a temporary name in the same directory
+ * (".<name>.tmp.<pid>.<rand>"), fsync'd, renamed into place, and the directory fsync'd. A file
+ * under its final name is therefore always complete; a re-executed task rewrites identical
+ * bytes under the same deterministic name. Encoders are pure functions of the pixels and the
+ * options (fixed zlib/libjpeg settings), so the bytes are identical on every machine.
+ *
+ * Errors: GQ_ENOSPC (disk full: nothing left under a final name), GQ_EIO (with path in err),
+ * GQ_EINVAL (bad options, e.g. jpeg quality outside 1..100).
+ */
+#ifndef GQ_OUT_H
+#define GQ_OUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/base/gq_buf.h"
+#include "proto/base/gq_status.h"
+#include "proto/ganq.pb-c.h"
+#include "proto/plan/plan.h"
+
+/* ---- encoders (to memory) ---- */
+/* rgb: h x w x 3 bytes. level: 0..9 (zlib). OUT: *out receives the file bytes. */
+int out_encode_png(const uint8_t *rgb, int w, int h, int level, gq_buf *out, gq_error *err);
+int out_encode_jpeg(const uint8_t *rgb, int w, int h, int quality, gq_buf *out, gq_error *err);
+/* Decode a PNG or JPEG file back to rgb (for sheets and sweep statistics). OUT: *rgb malloc'd. */
+int out_decode_image(const char *path, uint8_t **rgb, int *w, int *h, gq_error *err);
+
+/* ---- atomic files ---- */
+/* Write bytes to dir/rel (creating parent directories inside dir) by temp-then-rename with
+ * fsync. rel must not contain ".." or start with "/". */
+int out_write_atomic(const char *dir, const char *rel, const void *data, size_t n, gq_error *err);
+/* sha256 of a byte range as 64 hex chars + NUL. */
+void out_sha256_hex(const void *data, size_t n, char hex[65]);
+
+/* ---- a task's writer ----
+ * The worker opens one writer per task, hands it each batch of uint8 HWC images in index
+ * order, then commits. File formats (PNG/JPEG) are encoded on the writer's thread pool while
+ * the engine computes the next batch; containers (NPZ/WDS) are assembled and written at
+ * commit. out_task_commit() waits for every pending encode, makes every file durable, and
+ * fills the output records (paths relative to out_dir) for the DONE message. */
+typedef struct out_task out_task;
+
+typedef struct out_task_options {
+    const Ganq__V1__JobSpec *spec;   /* resolved spec: format, levels, out_dir */
+    const plan              *plan;
+    uint64_t                 start, end; /* the task's image range */
+    int                      threads;    /* encoder threads (0 = online cores) */
+} out_task_options;
+
+int  out_task_open(const out_task_options *o, out_task **out, gq_error *err);
+/* images: n x H x W x 3, for indices[0..n) (ascending, inside [start, end)). The writer
+ * copies what it needs before returning. */
+int  out_task_add(out_task *t, const uint64_t *indices, int n, const uint8_t *images,
+                  int w, int h, gq_error *err);
+/* OUT: *records (malloc'd array of n_records, each a filled Ganq__V1__OutputRecord whose
+ * strings are owned by the task until out_task_free). */
+int  out_task_commit(out_task *t, Ganq__V1__OutputRecord ***records, size_t *n_records,
+                     gq_error *err);
+void out_task_free(out_task *t);  /* also discards uncommitted temp files */
+
+/* True when every file of the task [start, end) is already present and complete (a
+ * resubmitted job reuses them). */
+int out_task_complete(const out_task_options *o);
+
+/* ---- job-level products, written once when every task is done (idempotent) ----
+ * manifest.jsonl + manifest.csv (index, class id, class name, seed, truncation, split, file
+ * or shard + key), labels.txt (synthesize), sheets (generate --sheet, sweep per value),
+ * sweep summary.csv / summary.json / summary.png, interpolation strip.png. */
+int out_finalize_job(const char *job_id, const Ganq__V1__JobSpec *spec, const plan *p,
+                     gq_error *err);
+
+#endif
