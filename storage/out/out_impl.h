@@ -66,6 +66,23 @@ int out_npz_write(out_afile *f, const uint8_t *x, uint64_t n, int h, int w,
 int out_tar_member(out_afile *f, const char *name, const void *data, size_t n, gq_error *err);
 int out_tar_end(out_afile *f, gq_error *err);
 
+/* A small RGB canvas (out_raster.c) for sheets and charts. */
+typedef struct out_canvas {
+    int      w, h;
+    uint8_t *px;   /* h x w x 3 */
+} out_canvas;
+int  out_canvas_init(out_canvas *c, int w, int h, const uint8_t bg[3]);  /* 0 or GQ_ENOMEM */
+void out_canvas_release(out_canvas *c);
+void out_canvas_rect(out_canvas *c, int x, int y, int w, int h, const uint8_t rgb[3]);
+void out_canvas_line(out_canvas *c, int x0, int y0, int x1, int y1, const uint8_t rgb[3],
+                     int pen);
+/* Draw src (sw x sh) scaled to tw x th at (x, y), nearest neighbour. */
+void out_canvas_blit(out_canvas *c, int x, int y, int tw, int th, const uint8_t *src, int sw,
+                     int sh);
+/* 3x5 pixel font scaled by scale; 4*scale pixels per character. */
+void out_canvas_text(out_canvas *c, int x, int y, int scale, const char *s,
+                     const uint8_t rgb[3]);
+
 /* Decode PNG or JPEG bytes (what names them in messages). OUT: *rgb malloc'd. */
 int out_decode_mem(const uint8_t *data, size_t n, const char *what, uint8_t **rgb, int *w,
                    int *h, gq_error *err);
