@@ -9,7 +9,9 @@
  *                   class_alpha and z_alpha.
  *   manifest.csv    the same columns: index,class,class_name,seed,truncation,split,file,
  *                   shard,key (RFC 4180 quoting).
- *   job.json        job id, kind, total, format, layout and the output fingerprint.
+ *   job.json        kind, model, seed, total, format, layout and the output fingerprint.
+ * No product names the job id: the same job submitted twice (into two directories, or again
+ * into its own) gives byte-identical trees.
  *   labels.txt      synthesize: "<id>\t<name>" for each class of the job, by id.
  *   sheet.png       generate --sheet: classes as rows (first appearance order, at most
  *                   OUT_SHEET_ROWS), the first OUT_SHEET_COLS images of each class as columns.
@@ -212,8 +214,8 @@ static int write_job_json(const char *dir, const char *job_id, const Ganq__V1__J
     int rc;
     out_fingerprint(spec, p, fp);
     gq_buf_init(&b);
+    (void)job_id;   /* not written: two runs of the same job must give identical trees */
     gq_json_obj_begin(&b);
-    gq_json_kv_str(&b, "job_id", job_id);
     gq_json_kv_str(&b, "kind", kind_word((int)plan_kind(p)));
     gq_json_kv_str(&b, "model", spec->model ? spec->model : "");
     gq_json_kv_str(&b, "model_sha256", spec->model_sha256 ? spec->model_sha256 : "");
@@ -499,8 +501,8 @@ static int write_summary(const char *dir, const char *job_id, const plan *p, con
     gq_buf_init(&j);
     gq_buf_puts(&c, "truncation,folder,images,diversity,mean_r,mean_g,mean_b,std_r,std_g,std_b,"
                     "saturation,fid,inception_score,precision,recall\n");
+    (void)job_id;
     gq_json_obj_begin(&j);
-    gq_json_kv_str(&j, "job_id", job_id);
     gq_json_kv_str(&j, "diversity", "per class mean pairwise RMS pixel distance (0..255) of "
                                     "up to 32 samples, averaged over classes");
     gq_json_kv_str(&j, "saturation", "share of channel values at 0 or 255");
