@@ -122,7 +122,8 @@ static int make_dirs(const char *path, gq_error *err)
     return 0;
 }
 
-/* 1 if the directory has no entry, 0 if it has, negative on error. */
+/* 1 if the directory has no entry besides ganq temporaries, 0 if it has, negative on
+ * error. */
 static int dir_state(const char *path, int *has_marker, gq_error *err)
 {
     DIR *d = opendir(path);
@@ -133,6 +134,10 @@ static int dir_state(const char *path, int *has_marker, gq_error *err)
         return out_errno_fail(err, errno, "out_dir: cannot list", path);
     while ((de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        /* another writer's temporary (".<name>.tmp.<pid>.<n>", e.g. a concurrent worker
+         * writing the marker): ganq's own, not foreign */
+        if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp."))
             continue;
         empty = 0;
         if (!strcmp(de->d_name, OUT_MARKER))

@@ -342,6 +342,12 @@ static void test_out_dir_rules(void **st)
     fclose(fopen(f, "w"));
     expect_dir(d, 4, 0, GQ_EEXIST, "did not write");
     expect_dir(d, 4, 1, GQ_EEXIST, "did not write");
+    /* a concurrent writer's temporary marker is ganq's, not foreign */
+    snprintf(d, sizeof d, "%s/racing", scratch);
+    mkdir(d, 0755);
+    snprintf(f, sizeof f, "%s/.%s.tmp.123.0", d, OUT_MARKER);
+    fclose(fopen(f, "w"));
+    expect_dir(d, 4, 1, 0, NULL);
     /* an empty existing dir is fine */
     snprintf(d, sizeof d, "%s/empty", scratch);
     mkdir(d, 0755);
