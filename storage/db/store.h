@@ -55,6 +55,8 @@ int  store_begin(store *s, gq_error *err);
 int  store_commit(store *s, gq_error *err);
 void store_rollback(store *s);
 int  store_in_txn(const store *s);
+/* Rows changed since the connection opened (lets a caller see whether a turn wrote). */
+int64_t store_changes(store *s);
 
 /* ---- jobs ---- */
 typedef struct store_job {
@@ -159,8 +161,10 @@ enum store_task_query {
 /* OUT: *out malloc'd array of *n tasks (free()). arg: worker id or job id; when: ms. */
 int store_tasks_query(store *s, int query, const char *arg, int64_t when, store_task **out,
                       size_t *n, gq_error *err);
-/* Bring every leased task's deadline to at least `deadline_ms` (recovery grace). */
-int store_tasks_extend_all(store *s, int64_t deadline_ms, gq_error *err);
+/* Set every leased task's deadline to deadline_ms (recovery grace after a restart). */
+int store_tasks_set_deadline_all(store *s, int64_t deadline_ms, gq_error *err);
+/* Give back the attempt a lease consumed (the worker returned the task with Goodbye). */
+int store_task_refund_attempt(store *s, const char *job_id, uint64_t task_id, gq_error *err);
 
 /* ---- outputs ---- */
 typedef struct store_output {
