@@ -711,6 +711,8 @@ static void *fin_main(void *arg)
     const char *fault = getenv("GANQ_BROKER_FINALIZE_FAIL");
     if (fault && *fault) {
         rc = gq_fail(&err, GQ_EIO, "%s", fault);
+    } else if (b->cfg->finalize) {
+        rc = b->cfg->finalize(b->cfg->finalize_ctx, f->job_id, f->spec, f->p, &err);
     } else {
 #ifdef GQ_HAVE_OUT
         rc = out_finalize_job(f->job_id, f->spec, f->p, &err);

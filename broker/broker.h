@@ -20,6 +20,14 @@
 #include <stdint.h>
 
 #include "proto/base/gq_status.h"
+#include "proto/ganq.pb-c.h"
+#include "proto/plan/plan.h"
+
+/* Writes a job's job-level products once all its tasks are done; runs on a finalizer
+ * thread. Returns 0, or a negative code with err set (the job then fails with err's message).
+ * The default is out_finalize_job() from storage/out/out.h. */
+typedef int (*broker_finalize_fn)(void *ctx, const char *job_id, const Ganq__V1__JobSpec *spec,
+                                  const plan *p, gq_error *err);
 
 typedef struct broker_config {
     const char *db_path;        /* SQLite file (required); "<db_path>.lock" is flock()ed */
@@ -32,6 +40,8 @@ typedef struct broker_config {
     int64_t     lease_ms;       /* lease length; Progress extends it; default 120000 */
     int         insecure;       /* allow non-loopback binds (no CURVE: plain text) */
     atomic_int *stop;           /* broker_run returns soon after *stop != 0; may be NULL */
+    broker_finalize_fn finalize;/* NULL = out_finalize_job (tests substitute their own) */
+    void       *finalize_ctx;   /* passed to finalize */
 } broker_config;
 
 /* Fill *c with the defaults above (db_path NULL, stop NULL). */
