@@ -42,6 +42,7 @@
 #include "proto/base/gq_log.h"
 #include "proto/base/gq_time.h"
 #include "proto/plan/plan.h"
+#include "proto/wire/wire.h"
 #include "storage/db/store.h"
 #ifdef GQ_HAVE_OUT
 #include "storage/out/out.h"
@@ -136,6 +137,9 @@ typedef struct broker {
     long     fault_n;
     long     writing_turns;
     int      dispatch_dirty;     /* something changed that may allow new leases */
+    int      in_msg;             /* handling one frame inside its savepoint */
+    int      msg_failed;         /* that frame was answered with an Error */
+    size_t   msg_mark;           /* outbox length when the frame's handling began */
 } broker;
 
 static int64_t grace_ms(const broker *b) { return (int64_t)b->cfg->liveness * b->cfg->heartbeat_ms; }
@@ -182,9 +186,26 @@ static void out_push(broker *b, int sock, const peer *p, Ganq__V1__Envelope *env
     }
     outmsg *m = &b->out[b->nout];
     memset(m, 0, sizeof *m);
-    if (bwire_encode(env, &m->data, &m->len) < 0) {
-        gq_err("out of memory encoding a reply: dropped");
-        return;
+    gq_error err;
+    gq_error_clear(&err);
+    int rc = wire_encode(env, &m->data, &m->len, &err);
+    if (rc < 0) {
+        /* our own message does not validate: a bug or bad stored data; say so, do not crash */
+        gq_err("outgoing %s refused by the codec: %s", wire_body_name(env->body_case),
+               gq_error_str(&err, rc));
+        if (!client_reply)
+            return;
+        Ganq__V1__Envelope ee;
+        Ganq__V1__Error e = GANQ__V1__ERROR__INIT;
+        wire_env_init(&ee, env->request_id);
+        ee.body_case = GANQ__V1__ENVELOPE__BODY_ERROR;
+        ee.error = &e;
+        e.code = GANQ__V1__ERROR_CODE__ERR_INTERNAL;
+        e.field = "";
+        e.message = err.msg;
+        ee.version = WIRE_VERSION;
+        if (wire_encode_raw(&ee, &m->data, &m->len) < 0)
+            return;
     }
     m->sock = sock;
     m->p = *p;
@@ -242,35 +263,10 @@ static void send_error_now(broker *b, void *sock, const peer *p, uint64_t reques
     error_env(&env, &e, request_id, code, field, msg);
     uint8_t *d;
     size_t n;
-    if (bwire_encode(&env, &d, &n) == 0) {
+    env.version = WIRE_VERSION;
+    if (wire_encode_raw(&env, &d, &n) == 0) {
         send_frames(sock, p, d, n);
         free(d);
-    }
-}
-
-/* The field a gq_error message names: the text before the first ": " (a.b.c form), or "". */
-static void field_of(const char *msg, char *field, size_t n)
-{
-    field[0] = '\0';
-    const char *c = strstr(msg, ": ");
-    if (!c || (size_t)(c - msg) >= n)
-        return;
-    for (const char *q = msg; q < c; q++)
-        if (*q == ' ' || *q == '"')
-            return;
-    memcpy(field, msg, (size_t)(c - msg));
-    field[c - msg] = '\0';
-}
-
-static int gq_to_wire_code(int rc)
-{
-    switch (rc) {
-    case GQ_ENOTFOUND: return GANQ__V1__ERROR_CODE__ERR_NOT_FOUND;
-    case GQ_ESTATE:    return GANQ__V1__ERROR_CODE__ERR_STATE;
-    case GQ_EFORMAT:   return GANQ__V1__ERROR_CODE__ERR_MALFORMED;
-    case GQ_EVERSION:  return GANQ__V1__ERROR_CODE__ERR_VERSION;
-    case GQ_EDB: case GQ_ENOMEM: case GQ_EIO: return GANQ__V1__ERROR_CODE__ERR_INTERNAL;
-    default:           return GANQ__V1__ERROR_CODE__ERR_INVALID;
     }
 }
 
@@ -278,12 +274,23 @@ static int gq_to_wire_code(int rc)
 static void reply_error(broker *b, int sock, const peer *p, uint64_t request_id, int rc,
                         const gq_error *err)
 {
+    if (b->in_msg && !b->msg_failed) {
+        /* the message is refused as a whole: drop what its handler queued so far (its
+         * writes are undone by the savepoint rollback in broker_turn) */
+        b->msg_failed = 1;
+        for (size_t i = b->msg_mark; i < b->nout; i++)
+            free(b->out[i].data);
+        b->nout = b->msg_mark;
+    }
     char field[128];
     const char *msg = gq_error_str(err, rc);
-    field_of(msg, field, sizeof field);
+    gq_error tmp = *err;
+    if (tmp.code == GQ_OK)
+        snprintf(tmp.msg, sizeof tmp.msg, "%s", msg);
+    wire_error_field(&tmp, field, sizeof field);
     Ganq__V1__Envelope env = GANQ__V1__ENVELOPE__INIT;
     Ganq__V1__Error e = GANQ__V1__ERROR__INIT;
-    error_env(&env, &e, request_id, gq_to_wire_code(rc), field, msg);
+    error_env(&env, &e, request_id, wire_error_code_of_status(rc), field, msg);
     out_push(b, sock, p, &env, sock == 0);
 }
 
@@ -383,10 +390,10 @@ static int model_lookup(broker *b, const char *name, const char *sha256, model_d
         names = NULL;
     int has_tc = names && strstr(names, "testcard") != NULL;
     if (sha256 && sha256[0])
-        rc = gq_fail(err, GQ_ENOTFOUND, "spec.model_sha256: no registered worker has model \"%s\" "
+        rc = gq_fail(err, GQ_ENOTFOUND, "submit.spec.model_sha256: no registered worker has model \"%s\" "
                      "with sha256 %s", name, sha256);
     else
-        rc = gq_fail(err, GQ_ENOTFOUND, "spec.model: \"%s\" is not known; known models: %s%s%s",
+        rc = gq_fail(err, GQ_ENOTFOUND, "submit.spec.model: \"%s\" is not known; known models: %s%s%s",
                      name, has_tc ? "" : "testcard", (!has_tc && names && names[0]) ? ", " : "",
                      names ? names : "");
     free(names);
@@ -853,22 +860,22 @@ static int submit(broker *b, Ganq__V1__JobSpec *spec, char job_id[STORE_ID_MAX],
 {
     int rc;
     if (!spec)
-        return gq_fail(err, GQ_EINVAL, "spec: missing");
+        return gq_fail(err, GQ_EINVAL, "submit.spec: missing");
     if (!spec->model || !spec->model[0])
-        return gq_fail(err, GQ_EINVAL, "spec.model: required (e.g. testcard)");
-    if ((rc = check_len(spec->model, 127, "spec.model", err)) < 0 ||
-        (rc = check_len(spec->owner, 127, "spec.owner", err)) < 0 ||
-        (rc = check_len(spec->name, 127, "spec.name", err)) < 0 ||
-        (rc = check_len(spec->model_sha256, 64, "spec.model_sha256", err)) < 0 ||
-        (rc = check_len(spec->classes, 65536, "spec.classes", err)) < 0 ||
-        (rc = check_len(spec->out_dir, 4096, "spec.out_dir", err)) < 0)
+        return gq_fail(err, GQ_EINVAL, "submit.spec.model: required (e.g. testcard)");
+    if ((rc = check_len(spec->model, 127, "submit.spec.model", err)) < 0 ||
+        (rc = check_len(spec->owner, 127, "submit.spec.owner", err)) < 0 ||
+        (rc = check_len(spec->name, 127, "submit.spec.name", err)) < 0 ||
+        (rc = check_len(spec->model_sha256, 64, "submit.spec.model_sha256", err)) < 0 ||
+        (rc = check_len(spec->classes, 65536, "submit.spec.classes", err)) < 0 ||
+        (rc = check_len(spec->out_dir, 4096, "submit.spec.out_dir", err)) < 0)
         return rc;
     if (spec->priority < -100 || spec->priority > 100)
-        return gq_fail(err, GQ_EINVAL, "spec.priority: %d is outside -100..100", spec->priority);
+        return gq_fail(err, GQ_EINVAL, "submit.spec.priority: %d is outside -100..100", spec->priority);
     if (spec->max_attempts > 100)
-        return gq_fail(err, GQ_EINVAL, "spec.max_attempts: %u is above 100", spec->max_attempts);
+        return gq_fail(err, GQ_EINVAL, "submit.spec.max_attempts: %u is above 100", spec->max_attempts);
     if (spec->task_size > 1000000)
-        return gq_fail(err, GQ_EINVAL, "spec.task_size: %u is above 1000000", spec->task_size);
+        return gq_fail(err, GQ_EINVAL, "submit.spec.task_size: %u is above 1000000", spec->task_size);
     model_desc m;
     if ((rc = model_lookup(b, spec->model, spec->model_sha256, &m, err)) < 0)
         return rc;
@@ -880,18 +887,18 @@ static int submit(broker *b, Ganq__V1__JobSpec *spec, char job_id[STORE_ID_MAX],
     if (spec->kind == GANQ__V1__JOB_KIND__KIND_INTERPOLATE) {
         if (spec->class_a_name && spec->class_a_name[0] &&
             (rc = broker_resolve_class(spec->class_a_name, m.pm.class_names, nc,
-                                       "spec.class_a_name", &spec->class_a, err)) < 0)
+                                       "submit.spec.class_a_name", &spec->class_a, err)) < 0)
             goto out;
         if (spec->class_b_name && spec->class_b_name[0] &&
             (rc = broker_resolve_class(spec->class_b_name, m.pm.class_names, nc,
-                                       "spec.class_b_name", &spec->class_b, err)) < 0)
+                                       "submit.spec.class_b_name", &spec->class_b, err)) < 0)
             goto out;
     }
     if ((spec->classes && spec->classes[0]) || spec->n_class_ids == 0) {
         const char *expr = spec->classes && spec->classes[0] ? spec->classes : "all";
         int32_t *ids = NULL;
         size_t nids = 0;
-        if ((rc = broker_resolve_classes(expr, m.pm.class_names, nc, "spec.classes", &ids, &nids,
+        if ((rc = broker_resolve_classes(expr, m.pm.class_names, nc, "submit.spec.classes", &ids, &nids,
                                          err)) < 0)
             goto out;
         free(spec->class_ids);
@@ -900,7 +907,7 @@ static int submit(broker *b, Ganq__V1__JobSpec *spec, char job_id[STORE_ID_MAX],
     } else {
         for (size_t i = 0; i < spec->n_class_ids; i++)
             if (spec->class_ids[i] < 0 || spec->class_ids[i] >= nc) {
-                rc = gq_fail(err, GQ_EINVAL, "spec.class_ids: %d is outside 0..%d",
+                rc = gq_fail(err, GQ_EINVAL, "submit.spec.class_ids: %d is outside 0..%d",
                              spec->class_ids[i], nc - 1);
                 goto out;
             }
@@ -930,7 +937,7 @@ static int submit(broker *b, Ganq__V1__JobSpec *spec, char job_id[STORE_ID_MAX],
         ts = (ts + align - 1) / align * align;
     }
     if (spec->task_size && ts != spec->task_size) {
-        rc = gq_fail(err, GQ_EINVAL, "spec.task_size: %u must be a multiple of %" PRIu64
+        rc = gq_fail(err, GQ_EINVAL, "submit.spec.task_size: %u must be a multiple of %" PRIu64
                      " for this layout, at most %u tasks", spec->task_size, align, MAX_TASKS_JOB);
         goto out;
     }
@@ -1002,12 +1009,22 @@ static void on_submit(broker *b, const peer *p, Ganq__V1__Envelope *env)
     out_push(b, 0, p, &r, 1);
 }
 
-static int valid_job_id(const char *id, gq_error *err)
+/* A job id from a request: present, and naming a job. what: "status", "cancel", "watch". */
+static int valid_job_id(broker *b, const char *what, const char *id, gq_error *err)
 {
     if (!id || !id[0])
-        return gq_fail(err, GQ_EINVAL, "job_id: required");
+        return gq_fail(err, GQ_EINVAL, "%s.job_id: required", what);
     if (strlen(id) >= STORE_ID_MAX)
-        return gq_fail(err, GQ_EINVAL, "job_id: longer than %d bytes", STORE_ID_MAX - 1);
+        return gq_fail(err, GQ_EINVAL, "%s.job_id: longer than %d bytes", what, STORE_ID_MAX - 1);
+    store_job j;
+    gq_error e2;
+    gq_error_clear(&e2);
+    int rc = store_job_get(b->st, id, &j, &e2);
+    if (rc == GQ_ENOTFOUND)
+        return gq_fail(err, rc, "%s.job_id: no job \"%s\"", what, id);
+    if (rc < 0)
+        return gq_fail(err, rc, "%s", e2.msg);
+    store_job_release(&j);
     return GQ_OK;
 }
 
@@ -1017,12 +1034,12 @@ static void on_cancel(broker *b, const peer *p, Ganq__V1__Envelope *env)
     gq_error_clear(&err);
     const char *id = env->cancel->job_id;
     store_job j;
-    int rc = valid_job_id(id, &err);
+    int rc = valid_job_id(b, "cancel", id, &err);
     if (rc == 0 && (rc = store_job_get(b->st, id, &j, &err)) == 0) {
         int state = j.state;
         store_job_release(&j);
         if (store_job_state_terminal(state))
-            rc = gq_fail(&err, GQ_ESTATE, "job_id: job %s is already %s", id,
+            rc = gq_fail(&err, GQ_ESTATE, "cancel.job_id: job %s is already %s", id,
                          store_job_state_name(state));
         else
             rc = job_stop(b, id, STORE_JOB_CANCELLED, "cancelled by user", &err);
@@ -1038,7 +1055,7 @@ static void on_status(broker *b, const peer *p, Ganq__V1__Envelope *env)
 {
     gq_error err;
     gq_error_clear(&err);
-    int rc = valid_job_id(env->status->job_id, &err);
+    int rc = valid_job_id(b, "status", env->status->job_id, &err);
     if (rc < 0) {
         reply_error(b, 0, p, env->request_id, rc, &err);
         return;
@@ -1053,11 +1070,11 @@ static void on_list(broker *b, const peer *p, Ganq__V1__Envelope *env)
     Ganq__V1__List *l = env->list;
     int rc = 0;
     if (l->state != 0 && !store_job_state_valid((int)l->state))
-        rc = gq_fail(&err, GQ_EINVAL, "state: %d is not a job state (0..5)", (int)l->state);
+        rc = gq_fail(&err, GQ_EINVAL, "list.state: %d is not a job state (0..5)", (int)l->state);
     else if (l->limit > 10000)
-        rc = gq_fail(&err, GQ_EINVAL, "limit: %u is above 10000", l->limit);
+        rc = gq_fail(&err, GQ_EINVAL, "list.limit: %u is above 10000", l->limit);
     else
-        rc = check_len(l->owner, 127, "owner", &err);
+        rc = check_len(l->owner, 127, "list.owner", &err);
     store_job *jobs = NULL;
     size_t n = 0;
     if (rc == 0)
@@ -1164,7 +1181,7 @@ static void on_watch(broker *b, const peer *p, Ganq__V1__Envelope *env)
     gq_error_clear(&err);
     const char *id = env->watch->job_id;
     store_job j;
-    int rc = valid_job_id(id, &err);
+    int rc = valid_job_id(b, "watch", id, &err);
     if (rc == 0)
         rc = store_job_get(b->st, id, &j, &err);
     if (rc < 0) {
@@ -1366,17 +1383,19 @@ static int on_hello(broker *b, const peer *p, Ganq__V1__Envelope *env, gq_error 
 
 /* The task a worker message refers to, if it is leased to session s (and attempt matches
  * when given). Returns 1 if so, 0 if not (t is filled when the task exists), <0 on error. */
-static int task_of(broker *b, session *s, const char *job_id, uint64_t task_id, uint32_t attempt,
-                   store_task *t, int *exists, gq_error *err)
+static int task_of(broker *b, session *s, const char *what, const char *job_id, uint64_t task_id,
+                   uint32_t attempt, store_task *t, int *exists, gq_error *err)
 {
     *exists = 0;
     if (!job_id || !job_id[0] || strlen(job_id) >= STORE_ID_MAX)
-        return gq_fail(err, GQ_EINVAL, "job_id: required, at most %d bytes", STORE_ID_MAX - 1);
+        return gq_fail(err, GQ_EINVAL, "%s.job_id: required, at most %d bytes", what,
+                       STORE_ID_MAX - 1);
     gq_error e2;
     gq_error_clear(&e2);
     int rc = store_task_get(b->st, job_id, task_id, t, &e2);
     if (rc == GQ_ENOTFOUND)
-        return gq_fail(err, GQ_ENOTFOUND, "task_id: job %s has no task %" PRIu64, job_id, task_id);
+        return gq_fail(err, GQ_ENOTFOUND, "%s.task_id: job %s has no task %" PRIu64, what, job_id,
+                       task_id);
     if (rc < 0)
         return gq_fail(err, rc, "%s", e2.msg);
     *exists = 1;
@@ -1388,7 +1407,7 @@ static int on_progress(broker *b, session *s, Ganq__V1__Progress *m, gq_error *e
 {
     store_task t;
     int exists;
-    int mine = task_of(b, s, m->job_id, m->task_id, m->attempt, &t, &exists, err);
+    int mine = task_of(b, s, "progress", m->job_id, m->task_id, m->attempt, &t, &exists, err);
     if (mine < 0)
         return mine;
     if (!mine) {   /* not (or no longer) this worker's lease: tell it to stop */
@@ -1397,7 +1416,7 @@ static int on_progress(broker *b, session *s, Ganq__V1__Progress *m, gq_error *e
     }
     uint64_t span = t.end - t.start;
     if (m->images_done > span)
-        return gq_fail(err, GQ_EINVAL, "images_done: %" PRIu64 " is above the task's %" PRIu64
+        return gq_fail(err, GQ_EINVAL, "progress.images_done: %" PRIu64 " is above the task's %" PRIu64
                        " images", m->images_done, span);
     return store_task_touch(b->st, t.job_id, t.task_id, s->id, gq_wall_ms() + b->cfg->lease_ms,
                             m->images_done, err);
@@ -1425,21 +1444,21 @@ static int valid_rel_path(const char *p)
 static int on_done(broker *b, session *s, Ganq__V1__Done *m, gq_error *err)
 {
     if (m->n_outputs > 100000)
-        return gq_fail(err, GQ_EINVAL, "outputs: %zu records is above 100000", m->n_outputs);
+        return gq_fail(err, GQ_EINVAL, "done.outputs: %zu records is above 100000", m->n_outputs);
     store_task t;
     int exists;
-    int mine = task_of(b, s, m->job_id, m->task_id, m->attempt, &t, &exists, err);
+    int mine = task_of(b, s, "done", m->job_id, m->task_id, m->attempt, &t, &exists, err);
     if (mine < 0)
         return mine;
     for (size_t i = 0; i < m->n_outputs; i++) {
         Ganq__V1__OutputRecord *o = m->outputs[i];
         if (!valid_rel_path(o->path))
-            return gq_fail(err, GQ_EINVAL, "outputs[%zu].path: \"%.80s\" must be relative, "
+            return gq_fail(err, GQ_EINVAL, "done.outputs[%zu].path: \"%.80s\" must be relative, "
                            "without . or .. segments, under 512 bytes", i, o->path ? o->path : "");
         if (!o->sha256 || strlen(o->sha256) > 64)
-            return gq_fail(err, GQ_EINVAL, "outputs[%zu].sha256: at most 64 hex digits", i);
+            return gq_fail(err, GQ_EINVAL, "done.outputs[%zu].sha256: at most 64 hex digits", i);
         if (o->first_index < t.start || o->first_index >= t.end || o->images > t.end - t.start)
-            return gq_fail(err, GQ_EINVAL, "outputs[%zu].first_index: %" PRIu64 " (+%" PRIu64
+            return gq_fail(err, GQ_EINVAL, "done.outputs[%zu].first_index: %" PRIu64 " (+%" PRIu64
                            ") is outside the task's [%" PRIu64 ", %" PRIu64 ")", i,
                            o->first_index, o->images, t.start, t.end);
     }
@@ -1481,7 +1500,7 @@ static int on_failed(broker *b, session *s, Ganq__V1__Failed *m, gq_error *err)
 {
     store_task t;
     int exists;
-    int mine = task_of(b, s, m->job_id, m->task_id, m->attempt, &t, &exists, err);
+    int mine = task_of(b, s, "failed", m->job_id, m->task_id, m->attempt, &t, &exists, err);
     if (mine <= 0) {
         if (mine == 0)
             gq_debug("failed for %s/%" PRIu64 " ignored: not leased to %s", m->job_id, m->task_id,
@@ -1512,7 +1531,7 @@ static int on_goodbye(broker *b, session *s, Ganq__V1__Goodbye *m, gq_error *err
         Ganq__V1__RunningTask *r = m->returned[i];
         store_task t;
         int exists;
-        int mine = task_of(b, s, r->job_id, r->task_id, r->attempt, &t, &exists, NULL);
+        int mine = task_of(b, s, "goodbye", r->job_id, r->task_id, r->attempt, &t, &exists, NULL);
         if (mine == 1)
             rc = store_task_refund_attempt(b->st, t.job_id, t.task_id, err);
     }
@@ -1586,11 +1605,11 @@ static void client_frame(broker *b, const peer *p, const uint8_t *data, size_t l
     gq_error err;
     gq_error_clear(&err);
     Ganq__V1__Envelope *env = NULL;
-    int rc = bwire_decode(data, len, &env, &err);
+    uint64_t rid = 0;
+    int rc = wire_decode(data, len, &env, &rid, &err);
     if (rc < 0) {
         gq_warn("client frame refused: %s", err.msg);
-        reply_error(b, 0, p, env ? env->request_id : 0, rc, &err);
-        bwire_free(env);
+        reply_error(b, 0, p, rid, rc, &err);
         return;
     }
     switch (env->body_case) {
@@ -1601,12 +1620,12 @@ static void client_frame(broker *b, const peer *p, const uint8_t *data, size_t l
     case GANQ__V1__ENVELOPE__BODY_WORKERS: on_workers(b, p, env); break;
     case GANQ__V1__ENVELOPE__BODY_WATCH:   on_watch(b, p, env); break;
     default:
-        rc = gq_fail(&err, GQ_EINVAL, "body: message %d is not a client request (submit, "
+        rc = gq_fail(&err, GQ_EINVAL, "envelope.body: message %d is not a client request (submit, "
                      "status, list, cancel, workers, watch)", (int)env->body_case);
         gq_warn("client frame refused: %s", err.msg);
         reply_error(b, 0, p, env->request_id, rc, &err);
     }
-    bwire_free(env);
+    wire_free(env);
 }
 
 static void worker_frame(broker *b, const peer *p, const uint8_t *data, size_t len)
@@ -1614,14 +1633,14 @@ static void worker_frame(broker *b, const peer *p, const uint8_t *data, size_t l
     gq_error err;
     gq_error_clear(&err);
     Ganq__V1__Envelope *env = NULL;
-    int rc = bwire_decode(data, len, &env, &err);
+    uint64_t rid = 0;
+    int rc = wire_decode(data, len, &env, &rid, &err);
     session *s = sess_by_rid(b, p);
     if (s)
         s->last_seen = gq_mono_ms();   /* any frame, even a bad one, shows it is alive */
     if (rc < 0) {
         gq_warn("worker frame refused%s%s: %s", s ? " from " : "", s ? s->id : "", err.msg);
-        reply_error(b, 1, p, env ? env->request_id : 0, rc, &err);
-        bwire_free(env);
+        reply_error(b, 1, p, rid, rc, &err);
         return;
     }
     if (env->body_case == GANQ__V1__ENVELOPE__BODY_HELLO) {
@@ -1630,7 +1649,7 @@ static void worker_frame(broker *b, const peer *p, const uint8_t *data, size_t l
         /* not registered (e.g. the broker restarted): ask for a fresh Hello */
         if (env->body_case != GANQ__V1__ENVELOPE__BODY_GOODBYE)
             send_simple(b, p, GANQ__V1__ENVELOPE__BODY_RECONNECT);
-        bwire_free(env);
+        wire_free(env);
         return;
     } else {
         switch (env->body_case) {
@@ -1651,7 +1670,7 @@ static void worker_frame(broker *b, const peer *p, const uint8_t *data, size_t l
                     env->error->message ? env->error->message : "");
             break;
         default:
-            rc = gq_fail(&err, GQ_EINVAL, "body: message %d is not a worker message",
+            rc = gq_fail(&err, GQ_EINVAL, "envelope.body: message %d is not a worker message",
                          (int)env->body_case);
         }
     }
@@ -1660,7 +1679,7 @@ static void worker_frame(broker *b, const peer *p, const uint8_t *data, size_t l
                 gq_error_str(&err, rc));
         reply_error(b, 1, p, env->request_id, rc, &err);
     }
-    bwire_free(env);
+    wire_free(env);
 }
 
 /* ------------------------------------------------------------------ timers, dispatch */
@@ -1910,13 +1929,27 @@ static int broker_turn(broker *b, int timeout_ms, gq_error *err)
                                    "frame: want exactly one body frame after the routing id");
                 continue;
             }
-            /* each message's writes are a savepoint-free unit: handlers validate before they
-             * write, and a database error ends the turn (rollback) below */
+            /* each message is atomic: a savepoint around it is rolled back when the message
+             * is answered with an Error, so a half-applied message never commits */
+            if ((rc = store_savepoint(b->st, err)) < 0) {
+                free(data);
+                store_rollback(b->st);
+                out_flush(b, 0);
+                return GQ_OK;
+            }
+            b->in_msg = 1;
+            b->msg_failed = 0;
+            b->msg_mark = b->nout;
             if (sock)
                 worker_frame(b, &p, data, len);
             else
                 client_frame(b, &p, data, len);
             free(data);
+            b->in_msg = 0;
+            if (b->msg_failed)
+                store_savepoint_rollback(b->st);
+            else if (store_savepoint_release(b->st, NULL) < 0)
+                store_savepoint_rollback(b->st);
         }
     }
     gq_error e2;
@@ -1952,7 +1985,8 @@ static int broker_turn(broker *b, int timeout_ms, gq_error *err)
             env.reconnect = &r;
             uint8_t *d;
             size_t n;
-            if (bwire_encode(&env, &d, &n) == 0) {
+            env.version = WIRE_VERSION;
+            if (wire_encode_raw(&env, &d, &n) == 0) {
                 send_frames(b->ws, &s->p, d, n);
                 free(d);
             }
@@ -2013,7 +2047,7 @@ static int bind_router(broker *b, void **sock, const char *ep, gq_error *err)
     if (!*sock)
         return gq_fail(err, GQ_ENET, "zmq_socket: %s", zmq_strerror(errno));
     int linger = 200;
-    int64_t maxmsg = BWIRE_MAX_FRAME;
+    int64_t maxmsg = WIRE_MAX_FRAME;
     int hwm = 100000;
     zmq_setsockopt(*sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(*sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);

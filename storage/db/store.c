@@ -283,6 +283,27 @@ void store_rollback(store *s)
 
 int store_in_txn(const store *s) { return s->in_txn; }
 
+int store_savepoint(store *s, gq_error *err)
+{
+    GQ_ASSERT(s->in_txn);
+    return exec(s, "SAVEPOINT msg", err);
+}
+
+int store_savepoint_release(store *s, gq_error *err)
+{
+    GQ_ASSERT(s->in_txn);
+    return exec(s, "RELEASE msg", err);
+}
+
+void store_savepoint_rollback(store *s)
+{
+    GQ_ASSERT(s->in_txn);
+    for (int i = 0; i < s->ncache; i++)
+        sqlite3_reset(s->cache[i].st);
+    exec(s, "ROLLBACK TO msg", NULL);
+    exec(s, "RELEASE msg", NULL);
+}
+
 int64_t store_changes(store *s) { return (int64_t)sqlite3_total_changes(s->db); }
 
 /* ---------------------------------------------------------------- jobs */

@@ -55,6 +55,12 @@ int  store_begin(store *s, gq_error *err);
 int  store_commit(store *s, gq_error *err);
 void store_rollback(store *s);
 int  store_in_txn(const store *s);
+/* A savepoint inside the open transaction, so one message's writes can be undone alone:
+ * store_savepoint() marks, store_savepoint_release() keeps the writes since the mark,
+ * store_savepoint_rollback() undoes them (and releases the mark). Not nestable. */
+int  store_savepoint(store *s, gq_error *err);
+int  store_savepoint_release(store *s, gq_error *err);
+void store_savepoint_rollback(store *s);
 /* Rows changed since the connection opened (lets a caller see whether a turn wrote). */
 int64_t store_changes(store *s);
 

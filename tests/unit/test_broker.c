@@ -294,7 +294,7 @@ static void fw_done(fw *w, const task_copy *t, const char *path)
     o.path = (char *)(path ? path : p);
     o.images = t->end - t->start;
     o.bytes = 100;
-    o.sha256 = "00";
+    o.sha256 = TC_SHA;
     o.first_index = t->start;
     Ganq__V1__OutputRecord *os[1] = {&o};
     Ganq__V1__Done d = GANQ__V1__DONE__INIT;
@@ -636,7 +636,7 @@ static void test_cancel(void **state)
     assert_string_equal(ct->cancel_task->job_id, job);
     assert_int_equal(ct->cancel_task->task_id, t.task_id);
     ganq__v1__envelope__free_unpacked(ct, NULL);
-    expect_error(creq(&e), GANQ__V1__ERROR_CODE__ERR_STATE, "job_id", "already cancelled");
+    expect_error(creq(&e), GANQ__V1__ERROR_CODE__ERR_STATE, "cancel.job_id", "already cancelled");
     /* a Done arriving after the cancel changes nothing */
     fw_done(w, &t, NULL);
     pump_all(100);
@@ -672,32 +672,32 @@ static void test_malformed_input(void **state)
     r = recv_env(client, 3000);
     assert_non_null(r);
     assert_int_equal(r->request_id, 4242);
-    expect_error(r, GANQ__V1__ERROR_CODE__ERR_VERSION, "version", "2");
+    expect_error(r, GANQ__V1__ERROR_CODE__ERR_VERSION, "envelope.version", "2");
     /* no body */
     Ganq__V1__Envelope empty = GANQ__V1__ENVELOPE__INIT;
-    expect_error(creq(&empty), GANQ__V1__ERROR_CODE__ERR_INVALID, "body", NULL);
+    expect_error(creq(&empty), GANQ__V1__ERROR_CODE__ERR_INVALID, NULL, "body");
     /* a worker message on the client socket */
     Ganq__V1__Heartbeat hb = GANQ__V1__HEARTBEAT__INIT;
     Ganq__V1__Envelope he = GANQ__V1__ENVELOPE__INIT;
     he.body_case = E_(HEARTBEAT);
     he.heartbeat = &hb;
-    expect_error(creq(&he), GANQ__V1__ERROR_CODE__ERR_INVALID, "body", "not a client request");
+    expect_error(creq(&he), GANQ__V1__ERROR_CODE__ERR_INVALID, "envelope.body", "not a client request");
     /* bad specs, each naming the field */
     char job[64];
     Ganq__V1__JobSpec s = base_spec(4, 0);
     s.model = "nosuch";
-    expect_error(submit(&s, job, NULL), GANQ__V1__ERROR_CODE__ERR_NOT_FOUND, "spec.model",
+    expect_error(submit(&s, job, NULL), GANQ__V1__ERROR_CODE__ERR_NOT_FOUND, "submit.spec.model",
                  "testcard");
     s = base_spec(4, 0);
     s.classes = "zebra";
-    expect_error(submit(&s, job, NULL), GANQ__V1__ERROR_CODE__ERR_NOT_FOUND, "spec.classes",
+    expect_error(submit(&s, job, NULL), GANQ__V1__ERROR_CODE__ERR_NOT_FOUND, "submit.spec.classes",
                  "zebra");
     s = base_spec(4, 0);
     s.classes = "3-1";
-    expect_error(submit(&s, job, NULL), GANQ__V1__ERROR_CODE__ERR_INVALID, "spec.classes", NULL);
+    expect_error(submit(&s, job, NULL), GANQ__V1__ERROR_CODE__ERR_INVALID, "submit.spec.classes", NULL);
     s = base_spec(4, 0);
     s.priority = 1000;
-    expect_error(submit(&s, job, NULL), GANQ__V1__ERROR_CODE__ERR_INVALID, "spec.priority",
+    expect_error(submit(&s, job, NULL), GANQ__V1__ERROR_CODE__ERR_INVALID, "submit.spec.priority",
                  "-100..100");
     s = base_spec(0, 0);
     expect_error(submit(&s, job, NULL), GANQ__V1__ERROR_CODE__ERR_INVALID, NULL, "count");
@@ -708,15 +708,15 @@ static void test_malformed_input(void **state)
     Ganq__V1__Envelope se = GANQ__V1__ENVELOPE__INIT;
     se.body_case = E_(SUBMIT);
     se.submit = &sub;
-    expect_error(creq(&se), GANQ__V1__ERROR_CODE__ERR_INVALID, "spec", NULL);
-    expect_error(status("j999999", 0), GANQ__V1__ERROR_CODE__ERR_NOT_FOUND, "job_id", NULL);
-    expect_error(status("", 0), GANQ__V1__ERROR_CODE__ERR_INVALID, "job_id", NULL);
+    expect_error(creq(&se), GANQ__V1__ERROR_CODE__ERR_INVALID, "submit.spec", NULL);
+    expect_error(status("j999999", 0), GANQ__V1__ERROR_CODE__ERR_NOT_FOUND, "status.job_id", NULL);
+    expect_error(status("", 0), GANQ__V1__ERROR_CODE__ERR_INVALID, "status.job_id", NULL);
     Ganq__V1__List lq = GANQ__V1__LIST__INIT;
     lq.state = 42;
     Ganq__V1__Envelope le = GANQ__V1__ENVELOPE__INIT;
     le.body_case = E_(LIST);
     le.list = &lq;
-    expect_error(creq(&le), GANQ__V1__ERROR_CODE__ERR_INVALID, "state", NULL);
+    expect_error(creq(&le), GANQ__V1__ERROR_CODE__ERR_INVALID, "list.state", NULL);
 
     /* worker side: not registered -> Reconnect; garbage -> Error; bad Done -> Error */
     fw *w = &W[5];
@@ -735,7 +735,7 @@ static void test_malformed_input(void **state)
     /* a Hello with an absurd model */
     Ganq__V1__ModelInfo mi = GANQ__V1__MODEL_INFO__INIT;
     mi.name = "x";
-    mi.sha256 = "ab";
+    mi.sha256 = TC_SHA;
     mi.num_classes = 0;
     Ganq__V1__ModelInfo *mis[1] = {&mi};
     Ganq__V1__Hello h = GANQ__V1__HELLO__INIT;
@@ -755,7 +755,7 @@ static void test_malformed_input(void **state)
     task_copy t = fw_task(w);
     fw_done(w, &t, "../../etc/passwd");
     expect_error(fw_expect(w, E_(ERROR), 3000), GANQ__V1__ERROR_CODE__ERR_INVALID,
-                 "outputs[0].path", NULL);
+                 "done.outputs[0].path", NULL);
     Ganq__V1__Progress pg = GANQ__V1__PROGRESS__INIT;
     pg.job_id = job;
     pg.task_id = t.task_id;
@@ -764,12 +764,12 @@ static void test_malformed_input(void **state)
     pe.body_case = E_(PROGRESS);
     pe.progress = &pg;
     send_env(w->s, &pe, 1);
-    expect_error(fw_expect(w, E_(ERROR), 3000), GANQ__V1__ERROR_CODE__ERR_INVALID, "images_done",
-                 NULL);
+    expect_error(fw_expect(w, E_(ERROR), 3000), GANQ__V1__ERROR_CODE__ERR_INVALID,
+                 "progress.images_done", NULL);
     pg.task_id = 999;
     send_env(w->s, &pe, 1);
-    expect_error(fw_expect(w, E_(ERROR), 3000), GANQ__V1__ERROR_CODE__ERR_NOT_FOUND, "task_id",
-                 NULL);
+    expect_error(fw_expect(w, E_(ERROR), 3000), GANQ__V1__ERROR_CODE__ERR_NOT_FOUND,
+                 "progress.task_id", NULL);
     /* still serving: the task completes normally */
     fw_done(w, &t, NULL);
     wait_state(job, GANQ__V1__JOB_STATE__JOB_DONE, 5000);
@@ -902,7 +902,9 @@ static int teardown(void **state)
         fw_close(&W[i]);
     stop_broker();
     zmq_ctx_term(ctx);
-    return 0;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
 }
 
 int main(void)

@@ -32,6 +32,14 @@ static int setup(void **state)
     return 0;
 }
 
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 static void add_job(store *s, const char *spec, uint32_t ntasks, uint32_t max_attempts,
                     char id[STORE_ID_MAX])
 {
@@ -331,6 +339,26 @@ static void test_crash_safety(void **state)
     add_job(s, "rolled back", 1, 3, id);
     store_rollback(s);
     assert_int_equal(store_job_get(s, id, &(store_job){0}, NULL), GQ_ENOTFOUND);
+    /* one message's writes undone by its savepoint, the turn's others kept */
+    char keep[STORE_ID_MAX], undo[STORE_ID_MAX];
+    assert_int_equal(store_begin(s, NULL), 0);
+    add_job(s, "kept", 1, 3, keep);
+    assert_int_equal(store_savepoint(s, NULL), 0);
+    add_job(s, "undone", 2, 3, undo);
+    store_savepoint_rollback(s);
+    assert_int_equal(store_savepoint(s, NULL), 0);
+    assert_int_equal(store_job_set_state(s, keep, STORE_JOB_RUNNING, NULL, 1, NULL), 0);
+    assert_int_equal(store_savepoint_release(s, NULL), 0);
+    assert_int_equal(store_commit(s, NULL), 0);
+    store_close(s);
+    assert_int_equal(store_open(p, &s, NULL), 0);
+    store_job j;
+    assert_int_equal(store_job_get(s, keep, &j, NULL), 0);
+    assert_int_equal(j.state, STORE_JOB_RUNNING);
+    store_job_release(&j);
+    assert_int_equal(store_job_get(s, undo, &j, NULL), GQ_ENOTFOUND);
+    store_task t2;
+    assert_int_equal(store_task_get(s, undo, 0, &t2, NULL), GQ_ENOTFOUND);
     store_close(s);
 }
 
@@ -344,5 +372,5 @@ int main(void)
         cmocka_unit_test(test_models_workers_events),
         cmocka_unit_test(test_crash_safety),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }
