@@ -12,15 +12,11 @@
  */
 #include "worker/wk_exec.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zmq.h>
 
 #include "proto/base/gq_log.h"
@@ -209,115 +205,6 @@ static void drain_controls(wk_exec *x)
         ;
 }
 
-/* Read a whole file; OUT: *data malloc'd. */
-static int read_file(const char *path, uint8_t **data, size_t *n)
-{
-    *data = NULL;
-    *n = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return GQ_EIO;
-    struct stat st;
-    if (fstat(fd, &st) != 0) { close(fd); return GQ_EIO; }
-    uint8_t *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-    if (!buf) { close(fd); return GQ_ENOMEM; }
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) { free(buf); close(fd); return GQ_EIO; }
-        got += (size_t)r;
-    }
-    close(fd);
-    *data = buf;
-    *n = got;
-    return 0;
-}
-
-/* Output records of a task whose files are all present (out_task_complete), read back
- * from disk: one per file (png/jpeg) or per container (npz/wds) of [start, end).
- * OUT: *recs (n_recs records with malloc'd strings; free with free_records). */
-typedef struct rec_set {
-    Ganq__V1__OutputRecord  *v;
-    Ganq__V1__OutputRecord **p;
-    size_t                   n;
-} rec_set;
-
-static void free_records(rec_set *r)
-{
-    for (size_t i = 0; i < r->n; i++) {
-        free(r->v[i].path);
-        free(r->v[i].sha256);
-    }
-    free(r->v);
-    free(r->p);
-    memset(r, 0, sizeof *r);
-}
-
-static int record_of(const char *out_dir, const char *rel, uint64_t first, uint64_t images,
-                     Ganq__V1__OutputRecord *r, gq_error *err)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s/%s", out_dir, rel) >= (int)sizeof path)
-        return gq_fail(err, GQ_EINVAL, "out_dir: path too long");
-    uint8_t *data;
-    size_t n;
-    int rc = read_file(path, &data, &n);
-    if (rc != 0) return gq_fail(err, rc, "cannot read %s", path);
-    char hex[65];
-    out_sha256_hex(data, n, hex);
-    free(data);
-    ganq__v1__output_record__init(r);
-    r->path = strdup(rel);
-    r->sha256 = strdup(hex);
-    r->images = images;
-    r->bytes = n;
-    r->first_index = first;
-    if (!r->path || !r->sha256) return gq_fail(err, GQ_ENOMEM, "out of memory");
-    return 0;
-}
-
-static int records_from_files(const Ganq__V1__JobSpec *spec, const plan *p, uint64_t start,
-                              uint64_t end, rec_set *rs, gq_error *err)
-{
-    int containers = spec->format == GANQ__V1__OUTPUT_FORMAT__FORMAT_NPZ ||
-                     spec->format == GANQ__V1__OUTPUT_FORMAT__FORMAT_WDS;
-    uint64_t c0 = 0, c1 = 0;
-    size_t cap;
-    if (containers) {
-        c0 = plan_container_of(p, start);
-        c1 = plan_container_of(p, end - 1);
-        cap = (size_t)(c1 - c0 + 1);
-    } else {
-        cap = (size_t)(end - start);
-    }
-    rs->v = calloc(cap, sizeof *rs->v);
-    rs->p = calloc(cap, sizeof *rs->p);
-    rs->n = 0;
-    if (!rs->v || !rs->p) return gq_fail(err, GQ_ENOMEM, "out of memory");
-    char rel[1024];
-    int rc = 0;
-    if (containers) {
-        for (uint64_t c = c0; c <= c1 && rc == 0; c++) {
-            uint64_t f, e;
-            plan_container_range(p, c, &f, &e);
-            if ((rc = plan_container_path(p, c, rel, sizeof rel)) != 0)
-                return gq_fail(err, rc, "container %llu: path too long", (unsigned long long)c);
-            rc = record_of(spec->out_dir, rel, f, e - f, &rs->v[rs->n], err);
-            rs->p[rs->n] = &rs->v[rs->n];
-            rs->n++;
-        }
-    } else {
-        for (uint64_t i = start; i < end && rc == 0; i++) {
-            if ((rc = plan_output_path(p, i, rel, sizeof rel)) != 0)
-                return gq_fail(err, rc, "image %llu: path too long", (unsigned long long)i);
-            rc = record_of(spec->out_dir, rel, i, 1, &rs->v[rs->n], err);
-            rs->p[rs->n] = &rs->v[rs->n];
-            rs->n++;
-        }
-    }
-    return rc;
-}
-
 /* Sleep ms in slices, reading control messages meanwhile (cancel stays prompt). */
 static void fault_sleep(wk_exec *x, int64_t ms)
 {
@@ -348,7 +235,6 @@ static void run_task(wk_exec *x, const Ganq__V1__Task *t)
     float *z = NULL, *cvec = NULL;
     int32_t *cids = NULL;
     uint8_t *images = NULL;
-    rec_set rs = { 0 };
     uint64_t done = 0;
 
     x->tasks_started++;
@@ -404,23 +290,19 @@ static void run_task(wk_exec *x, const Ganq__V1__Task *t)
     out_task_options oo = { .spec = spec, .plan = p, .start = t->start, .end = t->end,
                             .threads = x->encoder_threads };
 
-    if (out_task_complete(&oo)) {
-        rc = records_from_files(spec, p, t->start, t->end, &rs, &err);
-        if (rc == 0) {
-            gq_info("task %s/%llu: every file already present; done without regenerating",
-                    t->job_id, (unsigned long long)t->task_id);
-            wk_bytes b = { 0 };
-            emit(x, WK_X_RELAY, &b,
-                 wk_msg_done(t->job_id, t->task_id, t->attempt, rs.p, rs.n, &b));
-            goto out;
-        }
-        gq_warn("task %s/%llu: files present but not readable (%s); regenerating", t->job_id,
-                (unsigned long long)t->task_id, gq_error_str(&err, rc));
-        gq_error_clear(&err);
-        free_records(&rs);
-    }
-
     if ((rc = out_task_open(&oo, &ot, &err)) != 0) goto fail_rc;
+    Ganq__V1__OutputRecord **recs = NULL;   /* owned by ot (out.h) */
+    size_t n_recs = 0;
+    if (out_task_complete(&oo)) {
+        /* Every file is there: commit without adding images; the writer reports the
+         * files from disk. */
+        if ((rc = out_task_commit(ot, &recs, &n_recs, &err)) != 0) goto fail_rc;
+        gq_info("task %s/%llu: all %zu files already present; done without regenerating",
+                t->job_id, (unsigned long long)t->task_id, n_recs);
+        wk_bytes b = { 0 };
+        emit(x, WK_X_RELAY, &b, wk_msg_done(t->job_id, t->task_id, t->attempt, recs, n_recs, &b));
+        goto out;
+    }
     size_t n = (size_t)(t->end - t->start);
     int mb = engine_max_batch(e);
     truncs = malloc(n * sizeof *truncs);
@@ -477,8 +359,6 @@ static void run_task(wk_exec *x, const Ganq__V1__Task *t)
         wk_bytes b = { 0 };
         emit(x, WK_X_RELAY, &b, wk_msg_progress(t->job_id, t->task_id, t->attempt, done, &b));
     }
-    Ganq__V1__OutputRecord **recs = NULL;
-    size_t n_recs = 0;
     drain_controls(x);
     if (x->cancel_current) {
         send_failed(x, t, "cancelled", 0);
@@ -490,7 +370,6 @@ static void run_task(wk_exec *x, const Ganq__V1__Task *t)
         gq_info("task %s/%llu done: %llu images, %zu files", t->job_id,
                 (unsigned long long)t->task_id, (unsigned long long)done, n_recs);
         emit(x, WK_X_RELAY, &b, wk_msg_done(t->job_id, t->task_id, t->attempt, recs, n_recs, &b));
-        free(recs);
     }
     goto out;
 
@@ -501,7 +380,6 @@ out:
     x->current = NULL;
     x->cancel_current = x->abort_current = 0;
     out_task_free(ot);   /* discards temp files of an uncommitted task */
-    free_records(&rs);
     plan_free(p);
     free(truncs);
     free(order);
