@@ -463,12 +463,15 @@ static void on_broker_msg(wstate *w, const void *data, size_t len, gq_error *err
     case GANQ__V1__ENVELOPE__BODY_HEARTBEAT:
         break;
     case GANQ__V1__ENVELOPE__BODY_RECONNECT:
+        /* A HELLO already on its way answers this too: one per burst. */
+        if (w->state == WS_HELLO) break;
         gq_info("broker asks for a new HELLO");
         send_hello(w);
         break;
     case GANQ__V1__ENVELOPE__BODY_ERROR: {
         const Ganq__V1__Error *x = env->error;
         if (x->code == GANQ__V1__ERROR_CODE__ERR_UNKNOWN_WORKER) {
+            if (w->state == WS_HELLO) break;
             gq_info("broker does not know this worker (%s); saying HELLO again", x->message);
             send_hello(w);
         } else if (x->code == GANQ__V1__ERROR_CODE__ERR_VERSION) {

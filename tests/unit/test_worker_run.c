@@ -410,7 +410,11 @@ static void test_reconnect_relists_running_task(void **st)
     assert_int_equal(d->done->n_outputs, 8);
     wk_msg_free(d);
 
-    /* Reconnect from the broker: a fresh HELLO with nothing running */
+    /* Reconnect from the broker, a few heartbeats after DONE (so the worker knows the DONE
+     * got through): a fresh HELLO with nothing running */
+    Ganq__V1__Envelope *none = fb_recv(&f, 4 * HB_MS);
+    wk_msg_free(none);
+    while ((none = fb_recv(&f, HB_MS)) != NULL) wk_msg_free(none);
     Ganq__V1__Reconnect r = GANQ__V1__RECONNECT__INIT;
     Ganq__V1__Envelope env = GANQ__V1__ENVELOPE__INIT;
     env.body_case = GANQ__V1__ENVELOPE__BODY_RECONNECT;
@@ -439,7 +443,8 @@ static void test_cancel_mismatch_and_faults(void **st)
     snprintf(sha, sizeof sha, "%s", h->hello->models[0]->sha256);
     wk_msg_free(h);
 
-    /* cancel between batches: FAILED(cancelled, not retryable), no files left behind */
+    /* cancel between batches: FAILED(cancelled, not retryable), no temp files left behind
+     * (images already encoded may stay under their final names: they are complete) */
     task_args a = { .job_id = "job-c", .task_id = 3, .start = 0, .end = 8, .count = 8,
                     .n_trunc = 4, .trunc = { 0.2, 0.4, 0.6, 0.8 }, .sha256 = sha };
     fb_task(&f, &a);
@@ -450,7 +455,7 @@ static void test_cancel_mismatch_and_faults(void **st)
     assert_false(x->failed->retryable);
     assert_non_null(strstr(x->failed->reason, "cancel"));
     wk_msg_free(x);
-    assert_int_equal(count_files(f.out_dir, ".png"), 0);
+    assert_true(count_files(f.out_dir, ".png") < 8);
     assert_int_equal(count_files(f.out_dir, ".tmp"), 0);
 
     /* a job made for another file of the model: not retryable here, reason says why */
@@ -548,12 +553,10 @@ static void test_stop_gives_back_after_grace(void **st)
     a.end = 16;
     fb_task(&f, &a);   /* queued behind the first */
     wk_msg_free(fb_expect(&f, GANQ__V1__ENVELOPE__BODY_PROGRESS, 5000));
-    /* stop: credit drops to 0, the queued task and (after 200 ms of grace) the running one
-     * come back in Goodbye; no DONE for either */
+    /* stop: the queued task and (after 200 ms of grace) the running one come back in
+     * Goodbye; no DONE for either, and no credit offered meanwhile */
+    int credits_before = f.counts[GANQ__V1__ENVELOPE__BODY_CREDIT];
     atomic_store(&f.stop, 1);
-    Ganq__V1__Envelope *c = fb_expect(&f, GANQ__V1__ENVELOPE__BODY_CREDIT, 2000);
-    assert_int_equal(c->credit->credits, 0);
-    wk_msg_free(c);
     Ganq__V1__Envelope *g = fb_expect(&f, GANQ__V1__ENVELOPE__BODY_GOODBYE, 5000);
     assert_int_equal(g->goodbye->n_returned, 2);
     int ids = 0;
@@ -564,6 +567,7 @@ static void test_stop_gives_back_after_grace(void **st)
     assert_int_equal(ids, (1 << 1) | (1 << 2));
     wk_msg_free(g);
     assert_int_equal(f.counts[GANQ__V1__ENVELOPE__BODY_DONE], 0);
+    assert_int_equal(f.counts[GANQ__V1__ENVELOPE__BODY_CREDIT], credits_before);
     pthread_join(f.th, NULL);
     assert_int_equal(f.rc, 0);
     assert_int_equal(count_files(f.out_dir, ".tmp"), 0);
