@@ -310,7 +310,7 @@ static int need(const char *cmd, int ok, const char *flag)
 int cli_spec_finish(cli_spec *s, const char *cmd)
 {
     Ganq__V1__JobSpec *p = &s->spec;
-    if (need(cmd, p->model && *p->model, "model") || need(cmd, p->out_dir != NULL, "out"))
+    if (need(cmd, p->model && *p->model, "model") || need(cmd, s->out_dir != NULL, "out"))
         return -1;
     switch (p->kind) {
     case GANQ__V1__JOB_KIND__KIND_GENERATE:
