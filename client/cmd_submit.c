@@ -31,6 +31,9 @@ int cmd_submit(cli_ctx *ctx, int argc, char **argv)
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
     int kind = cli_spec_kind(argv[1]);
+    if (!kind && argv[1][0] == '-')
+        return cli_usage_fail("ganq submit", "unknown option '%s' before the job kind (see "
+                              "'ganq submit --help')", argv[1]);
     if (!kind)
         return cli_usage_fail("ganq submit",
                               "'%s' is not a job kind (generate|synthesize|sweep|interpolate)",
