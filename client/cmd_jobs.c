@@ -207,8 +207,10 @@ int cmd_watch(cli_ctx *ctx, int argc, char **argv)
         return cli_report(a.cmd, rc, &err);
     if (final == GANQ__V1__JOB_STATE__JOB_DONE)
         return CLI_EXIT_OK;
-    fprintf(stderr, "%s: job %s %s%s%s\n", a.cmd, a.job, wire_job_state_name(final),
-            err.msg[0] ? ": " : "", err.msg);
+    if (err.msg[0])   /* "job J failed: <reason>" */
+        fprintf(stderr, "%s: %s\n", a.cmd, err.msg);
+    else
+        fprintf(stderr, "%s: job %s %s\n", a.cmd, a.job, wire_job_state_name(final));
     return CLI_EXIT_FAILED;
 }
 
