@@ -20,7 +20,7 @@ struct cmd {
 
 static const struct cmd commands[] = {
     {"submit", cmd_submit, "submit a job: generate|synthesize|sweep|interpolate"},
-#ifdef GANQ_HAVE_RUN
+#if defined(GANQ_HAVE_RUN)
     {"run", cmd_run, "run a job in this process (embedded broker + workers)"},
 #endif
     {"status", cmd_status, "show a job (--json for a JSON object)"},
