@@ -883,6 +883,40 @@ static void test_restart_readopt(void **state)
     assert_false(broker_endpoint_is_local("tcp://127.0.0.1.evil.com:5555"));
 }
 
+/* A worker that reconnects on a new socket (same name) before the broker noticed the old
+ * one die keeps the tasks it lists; the ones it does not list go back to pending. */
+static void test_rehello_new_connection(void **state)
+{
+    (void)state;
+    Ganq__V1__JobSpec s = base_spec(8, 4);
+    char job[64];
+    assert_null(submit(&s, job, NULL));
+    fw *w = fw_hello(7, "fake-n", NULL, 0);
+    fw_credit(w, 2);
+    task_copy t0 = fw_task(w), t1 = fw_task(w);
+    char old_id[64];
+    snprintf(old_id, sizeof old_id, "%s", w->id);
+    Ganq__V1__RunningTask rt = GANQ__V1__RUNNING_TASK__INIT;
+    rt.job_id = t0.job_id;
+    rt.task_id = t0.task_id;
+    rt.attempt = t0.attempt;
+    Ganq__V1__RunningTask *run[1] = {&rt};
+    w = fw_hello(7, "fake-n", run, 1);   /* closes the old socket, opens a new one */
+    assert_string_not_equal(w->id, old_id);
+    assert_null(fw_expect(w, E_(CANCEL_TASK), 300));
+    Ganq__V1__Envelope *r = status(job, 0);
+    assert_int_equal(r->job_info->tasks_leased, 1);   /* t0 adopted, t1 requeued */
+    ganq__v1__envelope__free_unpacked(r, NULL);
+    fw_done(w, &t0, NULL);
+    fw_credit(w, 1);
+    task_copy t = fw_task(w);
+    assert_int_equal(t.task_id, t1.task_id);
+    assert_int_equal(t.attempt, 2);
+    fw_done(w, &t, NULL);
+    wait_state(job, GANQ__V1__JOB_STATE__JOB_DONE, 5000);
+    fw_close(w);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -916,6 +950,7 @@ int main(void)
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_malformed_input),
         cmocka_unit_test(test_watch),
+        cmocka_unit_test(test_rehello_new_connection),
         cmocka_unit_test(test_restart_readopt),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
