@@ -1736,6 +1736,37 @@ static int timers(broker *b, gq_error *err)
     return rc;
 }
 
+/* A job submitted without a model sha256 (testcard before any worker registered) is pinned
+ * to the file of the first worker that takes one of its tasks, so every task of a job runs
+ * the same model and the stored spec says which. sha_out (65 bytes) receives it. */
+static int pin_model(broker *b, const char *job_id, const session *s, Ganq__V1__JobSpec *spec,
+                     char *sha_out, gq_error *err)
+{
+    const char *sha = NULL;
+    for (size_t i = 0; i < s->nmodels && !sha; i++)
+        if (strcmp(s->models[i].name, spec->model) == 0)
+            sha = s->models[i].sha256;
+    GQ_ASSERT(sha);   /* sched_pick only chose this job because the worker has the model */
+    char *d = strdup(sha);
+    if (!d)
+        return gq_fail(err, GQ_ENOMEM, "dispatch: out of memory");
+    if (spec->model_sha256 && spec->model_sha256 != protobuf_c_empty_string)
+        free(spec->model_sha256);
+    spec->model_sha256 = d;
+    uint8_t *blob;
+    size_t len;
+    if (bwire_spec_pack(spec, &blob, &len) < 0)
+        return gq_fail(err, GQ_ENOMEM, "dispatch: out of memory");
+    int rc = store_job_set_spec(b->st, job_id, blob, len, sha, err);
+    free(blob);
+    if (rc == 0) {
+        snprintf(sha_out, 65, "%s", sha);
+        gq_info("job %s: model %s pinned to sha256 %.12s... (worker %s)", job_id, spec->model,
+                sha, s->id);
+    }
+    return rc;
+}
+
 static int dispatch(broker *b, gq_error *err)
 {
     int any = 0;
@@ -1812,6 +1843,9 @@ static int dispatch(broker *b, gq_error *err)
                                               err)) < 0)
                     break;
             }
+            if (!cand[ji].model_sha256[0] &&
+                (rc = pin_model(b, cand[ji].id, s, spec, cand[ji].model_sha256, err)) < 0)
+                break;
             if ((rc = store_task_lease(b->st, t.job_id, t.task_id, s->id, now + b->cfg->lease_ms,
                                        err)) < 0)
                 break;

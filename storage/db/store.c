@@ -468,6 +468,20 @@ int store_job_set_state(store *s, const char *id, int to, const char *reason, in
     return step_done(s, st, err, "set job state");
 }
 
+int store_job_set_spec(store *s, const char *id, const void *spec, size_t len,
+                       const char *model_sha256, gq_error *err)
+{
+    GQ_ASSERT(s->in_txn);
+    static const char sql[] = "UPDATE jobs SET spec = ?2, model_sha256 = ?3 WHERE id = ?1";
+    sqlite3_stmt *st = stmt_get(s, sql, err);
+    if (!st)
+        return GQ_EDB;
+    bind_text(st, 1, id);
+    sqlite3_bind_blob(st, 2, spec ? spec : "", (int)len, SQLITE_TRANSIENT);
+    bind_text(st, 3, model_sha256);
+    return step_done(s, st, err, "set spec");
+}
+
 int store_job_set_manifest(store *s, const char *id, const char *manifest, gq_error *err)
 {
     static const char sql[] = "UPDATE jobs SET manifest = ?2 WHERE id = ?1";

@@ -95,6 +95,10 @@ int store_job_get(store *s, const char *id, store_job *j, gq_error *err);
  * finished_ms on terminal states. */
 int store_job_set_state(store *s, const char *id, int to, const char *reason, int64_t now_ms,
                         gq_error *err);
+/* Replace the stored spec and model_sha256 of a job (the broker pins the model file of a job
+ * submitted without one at its first lease). */
+int store_job_set_spec(store *s, const char *id, const void *spec, size_t len,
+                       const char *model_sha256, gq_error *err);
 int store_job_set_manifest(store *s, const char *id, const char *manifest, gq_error *err);
 /* Jobs, newest first; state 0 = any, owner NULL/"" = any, limit 0 = 1000. OUT: *jobs array
  * of *n (free with store_job_list_free). */

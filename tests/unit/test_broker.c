@@ -454,7 +454,11 @@ static void test_submit_lease_done(void **state)
     assert_int_equal(t1.start, 4);
     /* no third task without credit */
     assert_null(fw_expect(a, E_(TASK), 300));
-    assert_int_equal(job_state(job), GANQ__V1__JOB_STATE__JOB_RUNNING);
+    r = status(job, 0);
+    assert_int_equal(r->job_info->state, GANQ__V1__JOB_STATE__JOB_RUNNING);
+    /* submitted before any worker: pinned to the sha256 of the first worker's file */
+    assert_string_equal(r->job_info->spec->model_sha256, TC_SHA);
+    ganq__v1__envelope__free_unpacked(r, NULL);
 
     Ganq__V1__Progress pg = GANQ__V1__PROGRESS__INIT;
     pg.job_id = job;
