@@ -685,10 +685,11 @@ static int job_check_complete(broker *b, const char *job_id, gq_error *err)
     store_job_release(&j);
     if (state != STORE_JOB_RUNNING)
         return GQ_OK;
-    store_job_counts c;
-    if ((rc = store_job_counts_get(b->st, job_id, &c, err)) < 0)
+    int all = 0;
+    if ((rc = store_job_all_done(b->st, job_id, &all, err)) < 0)
         return rc;
-    if (c.done != total)
+    (void)total;
+    if (!all)
         return GQ_OK;
     for (size_t i = 0; i < b->nfins; i++)
         if (strcmp(b->fins[i]->job_id, job_id) == 0)
@@ -1794,7 +1795,7 @@ static int dispatch(broker *b, gq_error *err)
         sj[i].owner = cand[i].owner;
         sj[i].priority = cand[i].priority;
         sj[i].seq = cand[i].seq;
-        sj[i].pending = cand[i].pending;
+        sj[i].pending = UINT32_MAX;   /* "some": the ENOTFOUND path below zeroes it */
         rc = store_owner_leased(b->st, cand[i].owner, &sj[i].owner_leased, err);
     }
     int64_t now = gq_wall_ms();
@@ -1867,7 +1868,6 @@ static int dispatch(broker *b, gq_error *err)
             gq_debug("task %s/%" PRIu64 " [%" PRIu64 ", %" PRIu64 ") leased to %s (attempt %u)",
                      t.job_id, t.task_id, t.start, t.end, s->id, tm.attempt);
             s->credits--;
-            sj[ji].pending--;
             for (size_t q = 0; q < nc; q++)
                 if (strcmp(sj[q].owner, sj[ji].owner) == 0)
                     sj[q].owner_leased++;
