@@ -668,7 +668,8 @@ static int worker_gone(broker *b, session *s, const char *why, gq_error *err)
     if ((rc = store_worker_set_state(b->st, s->id, "dead", now, err)) < 0)
         return rc;
     rc = store_event(b->st, now, "worker_dead", NULL, -1, s->id, why, err);
-    gq_warn("worker %s (%s) is gone: %s; %zu task(s) requeued", s->id, s->name, why, n);
+    gq_log(strcmp(why, "said goodbye") == 0 ? GQ_LOG_INFO : GQ_LOG_WARN,
+           "worker %s (%s) is gone: %s; %zu task(s) requeued", s->id, s->name, why, n);
     sess_remove(b, s);
     return rc;
 }
