@@ -8,7 +8,7 @@ set -u
 ROOT=${GANQ_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${GANQ_BIN:-$ROOT/build/release/bin}
 G=$BIN/ganq
-T=${GANQ_TMP:-$(mktemp -d)}
+T=${GANQ_TMP:-$(mktemp -d /tmp/ganq-cli-test.XXXXXX)}
 [ -x "$G" ] || { echo "skip: $G not built"; exit 77; }
 "$G" run --help >/dev/null 2>&1 || { echo "skip: ganq built without the run command (no broker/worker)"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
