@@ -283,6 +283,29 @@ void store_rollback(store *s)
 
 int store_in_txn(const store *s) { return s->in_txn; }
 
+int store_savepoint(store *s, gq_error *err)
+{
+    GQ_ASSERT(s->in_txn);
+    return exec(s, "SAVEPOINT msg", err);
+}
+
+int store_savepoint_release(store *s, gq_error *err)
+{
+    GQ_ASSERT(s->in_txn);
+    return exec(s, "RELEASE msg", err);
+}
+
+void store_savepoint_rollback(store *s)
+{
+    GQ_ASSERT(s->in_txn);
+    for (int i = 0; i < s->ncache; i++)
+        sqlite3_reset(s->cache[i].st);
+    exec(s, "ROLLBACK TO msg", NULL);
+    exec(s, "RELEASE msg", NULL);
+}
+
+int64_t store_changes(store *s) { return (int64_t)sqlite3_total_changes(s->db); }
+
 /* ---------------------------------------------------------------- jobs */
 
 void store_job_release(store_job *j)
@@ -826,11 +849,24 @@ int store_tasks_query(store *s, int query, const char *arg, int64_t when, store_
     return GQ_OK;
 }
 
-int store_tasks_extend_all(store *s, int64_t deadline_ms, gq_error *err)
+int store_task_refund_attempt(store *s, const char *job_id, uint64_t task_id, gq_error *err)
 {
     GQ_ASSERT(s->in_txn);
     static const char sql[] =
-        "UPDATE tasks SET deadline_ms = max(deadline_ms, ?1) WHERE state = 2";
+        "UPDATE tasks SET attempts = max(attempts - 1, 0) WHERE job_id = ?1 AND task_id = ?2";
+    sqlite3_stmt *st = stmt_get(s, sql, err);
+    if (!st)
+        return GQ_EDB;
+    bind_text(st, 1, job_id);
+    sqlite3_bind_int64(st, 2, (int64_t)task_id);
+    return step_done(s, st, err, "refund attempt");
+}
+
+int store_tasks_set_deadline_all(store *s, int64_t deadline_ms, gq_error *err)
+{
+    GQ_ASSERT(s->in_txn);
+    static const char sql[] =
+        "UPDATE tasks SET deadline_ms = ?1 WHERE state = 2";
     sqlite3_stmt *st = stmt_get(s, sql, err);
     if (!st)
         return GQ_EDB;

@@ -55,6 +55,14 @@ int  store_begin(store *s, gq_error *err);
 int  store_commit(store *s, gq_error *err);
 void store_rollback(store *s);
 int  store_in_txn(const store *s);
+/* A savepoint inside the open transaction, so one message's writes can be undone alone:
+ * store_savepoint() marks, store_savepoint_release() keeps the writes since the mark,
+ * store_savepoint_rollback() undoes them (and releases the mark). Not nestable. */
+int  store_savepoint(store *s, gq_error *err);
+int  store_savepoint_release(store *s, gq_error *err);
+void store_savepoint_rollback(store *s);
+/* Rows changed since the connection opened (lets a caller see whether a turn wrote). */
+int64_t store_changes(store *s);
 
 /* ---- jobs ---- */
 typedef struct store_job {
@@ -159,8 +167,10 @@ enum store_task_query {
 /* OUT: *out malloc'd array of *n tasks (free()). arg: worker id or job id; when: ms. */
 int store_tasks_query(store *s, int query, const char *arg, int64_t when, store_task **out,
                       size_t *n, gq_error *err);
-/* Bring every leased task's deadline to at least `deadline_ms` (recovery grace). */
-int store_tasks_extend_all(store *s, int64_t deadline_ms, gq_error *err);
+/* Set every leased task's deadline to deadline_ms (recovery grace after a restart). */
+int store_tasks_set_deadline_all(store *s, int64_t deadline_ms, gq_error *err);
+/* Give back the attempt a lease consumed (the worker returned the task with Goodbye). */
+int store_task_refund_attempt(store *s, const char *job_id, uint64_t task_id, gq_error *err);
 
 /* ---- outputs ---- */
 typedef struct store_output {
