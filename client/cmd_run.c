@@ -6,12 +6,8 @@
  * distributed mode; only the transport differs. The database (default ./ganq.db) persists
  * like the broker's: an interrupted run can be resumed by running it again into the same
  * --out (finished files are kept and not regenerated).
- *
- * Built only when broker/ and worker/ are in the tree (GANQ_HAVE_RUN, see cli.h).
  */
 #include "client/cli.h"
-
-#ifdef GANQ_HAVE_RUN
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -304,5 +300,3 @@ out:
     cli_spec_release(&s);
     return ex;
 }
-
-#endif /* GANQ_HAVE_RUN */
