@@ -7,18 +7,42 @@
  * here depends on how the job is split into tasks or which worker runs it; that is what makes
  * at-least-once execution give exactly-once, byte-identical outputs.
  *
- * Index layout per kind:
+ * Index layout per kind (h(seed, i) = a splitmix64 hash, see plan.c):
  *   generate:     i in [0, count); class_ids[i % n]; truncation truncations[0], or, with a
  *                 list, truncations[h(seed, i) % len]; z = noise(seed, i).
- *   synthesize:   i in [0, n_classes * per_class); class = class_ids[i / per_class], k = i %
- *                 per_class; split "val" for k < round(val_fraction * per_class), else
- *                 "train"; truncation as generate; z = noise(seed, i).
+ *   synthesize:   C = n classes, nv = round(val_fraction * per_class), nt = per_class - nv.
+ *                 Val images come first so that each split is one contiguous index range:
+ *                 i in [0, C*nv): split "val", class = class_ids[i / nv], k = i % nv;
+ *                 i in [C*nv, C*per_class): split "train", j = i - C*nv,
+ *                 class = class_ids[j / nt], k = nv + j % nt.
+ *                 Truncation as generate; z = noise(seed, i).
  *   sweep:        i in [0, n_values * per_value); v = i / per_value, s = i % per_value;
  *                 truncation values[v]; z = values[v] * TN(seed, s): the same samples at
  *                 every value; class_ids[s % n].
  *   interpolate:  i in [0, steps); alpha = i / (steps - 1); z and/or class vector lerped
  *                 between endpoints (class_a, seed_a) and (class_b, seed_b), each endpoint's
- *                 z = noise(seed_x, 0).
+ *                 z = noise(seed_x, 0) scaled by truncations[0]; z = (1-a)*z_a + a*z_b in
+ *                 float. INTERP_Z keeps class_a; INTERP_CLASS keeps z_a; default BOTH.
+ *
+ * Defaults resolved by plan_init: truncation 1.0 when none is given (not for sweep);
+ * format PNG; layout WDS for format WDS, IMAGEFOLDER for synthesize png/jpeg, else FLAT.
+ * Compatibility: NPZ and WDS only for generate/synthesize, and they need shard_size >= 1
+ * (images per container: 0 is refused so the CLI must fill its default); IMAGEFOLDER only for
+ * generate/synthesize png/jpeg; sheet only for generate png/jpeg; sweep and interpolate write
+ * png/jpeg files, flat.
+ *
+ * Paths (plan_output_path), with W = max(6, digits(total - 1)) digits of zero-padded index:
+ *   flat:         <index>.<ext>                    (ext "png" or "jpg")
+ *   imagefolder:  generate <folder>/<index>.<ext>; synthesize <split>/<folder>/<index>.<ext>
+ *   sweep:        t<value>/<s>.<ext>, value printed with the fewest decimals >= 2 that tell
+ *                 all swept values apart ("t0.50"), s padded to max(6, digits(per_value-1))
+ * <folder> is the class name with every byte outside [A-Za-z0-9._-] replaced by '_' (a name
+ * made only of dots or empty becomes "class"), suffixed "_<id>" when two classes of the model
+ * would share a folder (ImageNet has two "crane"s).
+ * Containers (NPZ/WDS): each split's range [first, end) is cut into shard_size pieces; the
+ * container number c counts val containers first, then train; its path is
+ * "<split>-<nnnnnn>.<npz|tar>" with split "samples" for generate and nnnnnn the number within
+ * the split. The key of an image inside a container is its padded index (plan_image_key).
  */
 #ifndef GQ_PLAN_H
 #define GQ_PLAN_H
@@ -38,7 +62,7 @@
 typedef struct plan_model {
     int                num_classes;
     const char *const *class_names;   /* num_classes entries, may be NULL (ids used) */
-    int                z_dim;
+    int                z_dim;         /* 0 = unknown (broker): plan_fill_inputs unusable */
     int                standing_stats; /* truncation must be in (0, 1] */
 } plan_model;
 
@@ -89,7 +113,42 @@ int      plan_container_path(const plan *p, uint64_t c, char *buf, size_t n);
 void     plan_container_range(const plan *p, uint64_t c, uint64_t *first, uint64_t *end);
 uint64_t plan_task_align(const plan *p);  /* task sizes must be multiples of this (1 if any) */
 
+/* The end of the task that starts at `start` (a task boundary) and holds about `want`
+ * images: rounded up to plan_task_align() and clipped to the end of the container (and
+ * split) it starts in, so a task never straddles containers. Returns a value in
+ * (start, plan_total()]. The broker splits a job as
+ *   for (s = 0; s < total; s = e) e = plan_task_end(p, s, task_size);
+ * (plan_task_align alone is not enough for synthesize: the val/train boundary need not be a
+ * multiple of the shard size.) want 0 is taken as 1. */
+uint64_t plan_task_end(const plan *p, uint64_t start, uint64_t want);
+
 /* Class name of a class id ("3" when the model has no names); never NULL. */
 const char *plan_class_name(const plan *p, int32_t id);
+/* The folder of a class id in the imagefolder layout (see above); never NULL. */
+const char *plan_class_folder(const plan *p, int32_t id);
+
+/* ---- resolved job parameters (defaults applied), for the writers and the finalizer ---- */
+Ganq__V1__JobKind      plan_kind(const plan *p);
+Ganq__V1__OutputFormat plan_format(const plan *p);    /* never UNSPECIFIED */
+Ganq__V1__Layout       plan_layout(const plan *p);    /* never UNSPECIFIED */
+Ganq__V1__OutputFormat plan_wds_image(const plan *p); /* PNG or JPEG */
+int      plan_png_level(const plan *p);     /* zlib level 0..9 (spec -1 = 0, 0 = 6) */
+int      plan_jpeg_quality(const plan *p);  /* 1..100 (spec 0 = 95) */
+uint64_t plan_seed(const plan *p);
+int      plan_n_classes(const plan *p);     /* entries of the job's class list */
+int32_t  plan_class_at(const plan *p, int k);
+int      plan_n_truncations(const plan *p); /* resolved list (>= 1 entry) */
+double   plan_truncation_at(const plan *p, int k);
+uint64_t plan_per_value(const plan *p);     /* sweep: samples per value; else 0 */
+/* sweep: folder name of value v ("t0.50"); NULL for other kinds or v out of range. */
+const char *plan_value_folder(const plan *p, int v);
+/* Number of containers (NPZ/WDS); 0 for file formats. */
+uint64_t plan_n_containers(const plan *p);
+/* Key of image i inside a container, and the base name of its file: the padded index. */
+int      plan_image_key(const plan *p, uint64_t i, char *buf, size_t n);
+
+/* Fill a plan_model from a worker's ModelInfo (pointers borrow from info, which must outlive
+ * the plan_init call). class_names is NULL when info has fewer names than num_classes. */
+void plan_model_from_info(const Ganq__V1__ModelInfo *info, plan_model *m);
 
 #endif

@@ -49,6 +49,8 @@ typedef struct check {
     unsigned char *used;
     gq_error      *err;
     int            rc;
+    model_tensor_cb cb;      /* listing mode (model_expected): report instead of checking */
+    void          *cbctx;
 } check;
 
 /* Expect tensor `name` with shape dims[0..ndim). ndim -1: a scalar ([] or [1]). alt0 > 0: the
@@ -56,6 +58,11 @@ typedef struct check {
 static void want_alt(check *c, const char *name, int alt0, int ndim, const int64_t *dims)
 {
     if (c->rc) return;
+    if (c->cb) {
+        int64_t one = 1;
+        c->cb(c->cbctx, name, ndim < 0 ? 1 : ndim, ndim < 0 ? &one : dims);
+        return;
+    }
     const st_tensor *t = st_find(c->f, name);
     if (!t) { c->rc = gq_fail(c->err, GQ_EFORMAT, "tensor '%s': missing", name); return; }
     size_t idx = (size_t)(t - st_tensor_at(c->f, 0));
@@ -210,7 +217,7 @@ static int load(const st_file *f, const char *name, model **out, gq_error *err)
     *out = NULL;
     model *m = calloc(1, sizeof *m);
     json_value *archj = NULL, *namesj = NULL;
-    check c = { f, NULL, err, 0 };
+    check c = { f, NULL, err, 0, NULL, NULL };
     int rc = 0;
     if (!m) return gq_fail(err, GQ_ENOMEM, "model: out of memory");
     m->name = strdup(name);
@@ -225,14 +232,17 @@ static int load(const st_file *f, const char *name, model **out, gq_error *err)
     snprintf(m->family_name, sizeof m->family_name, "%s", fam);
     const char *as = meta_str(meta, "ganq.arch");
     if (!as) { rc = gq_fail(err, GQ_EFORMAT, "ganq.arch: missing"); goto fail; }
-    if ((rc = json_parse(as, strlen(as), &archj, err))) { gq_fail(err, rc, "ganq.arch: not valid JSON"); goto fail; }
+    gq_error je;
+    gq_error_clear(&je);
+    if ((rc = json_parse(as, strlen(as), &archj, &je))) { gq_fail(err, rc, "ganq.arch: %s", je.msg); goto fail; }
     if ((rc = arch_from_json(fam, archj, &m->arch, err))) goto fail;
     const char *cs = meta_str(meta, "ganq.class_names");
     m->class_names = calloc((size_t)m->arch.num_classes, sizeof *m->class_names);
     if (!m->class_names) { rc = gq_fail(err, GQ_ENOMEM, "model: out of memory"); goto fail; }
     m->nclass = m->arch.num_classes;
     if (cs) {
-        if ((rc = json_parse(cs, strlen(cs), &namesj, err))) { gq_fail(err, rc, "ganq.class_names: not valid JSON"); goto fail; }
+        gq_error_clear(&je);
+        if ((rc = json_parse(cs, strlen(cs), &namesj, &je))) { gq_fail(err, rc, "ganq.class_names: %s", je.msg); goto fail; }
         if (namesj->type != JSON_ARRAY || namesj->len != (size_t)m->arch.num_classes) {
             rc = gq_fail(err, GQ_EFORMAT, "ganq.class_names: must be an array of %d strings", m->arch.num_classes);
             goto fail;
@@ -391,4 +401,19 @@ const float *model_tensorf(const model *m, const char *fmt, ...)
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
     return model_tensor(m, name);
+}
+
+int model_expected(const char *family, const char *arch_json, model_tensor_cb cb, void *ctx, gq_error *err)
+{
+    json_value *j = NULL;
+    int rc = json_parse(arch_json, strlen(arch_json), &j, err);
+    if (rc) return rc;
+    model_arch a;
+    rc = arch_from_json(family, j, &a, err);
+    json_free(j);
+    if (rc) return rc;
+    check c = { NULL, NULL, err, 0, cb, ctx };
+    if (a.family == ENGINE_FAMILY_BIGGAN_DEEP) expect_deep(&c, &a);
+    else expect_biggan(&c, &a);
+    return 0;
 }

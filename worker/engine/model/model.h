@@ -33,4 +33,10 @@ const float *model_tensor(const model *m, const char *name);
 /* printf-style name. */
 const float *model_tensorf(const model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* List the tensors (name, shape) a model of `family` with `ganq.arch` = arch_json must hold,
+ * in the order the loader checks them (scalars are reported as [1]). For tests and tools
+ * that build model files. Returns 0 or GQ_EFORMAT (bad arch). */
+typedef void (*model_tensor_cb)(void *ctx, const char *name, int ndim, const int64_t *shape);
+int model_expected(const char *family, const char *arch_json, model_tensor_cb cb, void *ctx, gq_error *err);
+
 #endif
