@@ -41,9 +41,10 @@ start_all=$(date +%s)
 run_one() {   # name, command...
     local name=$1; shift
     [ -n "$pat" ] && ! echo "$name" | grep -qE "$pat" && return
-    local log="$logdir/$name.log" t0 t1 rc
+    local safe=${name//\//_}   # names hold a '/' (unit/..., reference/...)
+    local log="$logdir/$safe.log" t0 t1 rc
     export GANQ_TMP
-    GANQ_TMP=$(mktemp -d "/tmp/ganq-test-$name.XXXXXX")
+    GANQ_TMP=$(mktemp -d "/tmp/ganq-test-$safe.XXXXXX")
     t0=$(date +%s)
     timeout --kill-after=10 "$timeout_s" "$@" >"$log" 2>&1
     rc=$?

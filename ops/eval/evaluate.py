@@ -4,10 +4,14 @@
       --out ops/eval/cache/report [--truncations 0.4,0.6,0.8,1.0] [--n 10000] \
       [--cas-n 10000 --cas-epochs 4 --cas-truncations best]
 
-Samples come from the BR-layout G_ema state dict run by the PyTorch reference generator
-(ops/train/biggan32.py, eval mode: stored BN statistics, SN from the stored u). A ganq model
-file is not evaluated through ganq yet (no `ganq run synthesize` / `ganq-engine sample` has
-landed at the time of writing): see ops/eval/README.md.
+Samples come from either
+  --g-ema G_ema.pth     a BR-layout state dict, run by ops/train/biggan32.py in eval mode
+                        (stored BN statistics, SN from the stored u), or
+  --model FILE          a ganq model file (safetensors, SN folded), run by the PyTorch
+                        reference ops/reference/biggan_ref.py (from_model_file; needs the
+                        `ref` branch merged), i.e. exactly the weights the engine loads.
+Not yet through ganq itself (no `ganq run synthesize` / `ganq-engine sample` had landed when
+this was written): see ops/eval/README.md.
 Truncation t: z ~ N(0,1) truncated to [-2,2] (resampled), multiplied by t (the HF / TF Hub
 convention ganq uses). Labels are balanced (n/10 per class). Images are quantised like BR:
 floor(127.5 (x+1)) clipped to 0..255.
@@ -15,7 +19,7 @@ floor(127.5 (x+1)) clipped to 0..255.
 Metrics per truncation, all with the real-data classifier of ops/eval/classifier.py:
   fidelity  accuracy of the classifier on generated images against their labels
   cfd       "classifier Frechet distance": Frechet distance between Gaussians fitted to the
-            classifier's 128-d penultimate features of the n generated images and of the
+            classifier's 64-d penultimate features of the n generated images and of the
             10,000 real test images (NOT FID; not comparable with published FIDs)
   cas       classification accuracy score: a fresh classifier of the same architecture and
             schedule trained on cas_n generated images, accuracy on the real test set; shown
@@ -70,6 +74,28 @@ def load_generator(path):
     G.load_state_dict(sd, strict=True)
     G.eval()
     return G
+
+
+class _RefModel:
+    """Adapter: ganq model file -> .sample(z, y) / .dim_z like biggan32.Generator."""
+
+    def __init__(self, path):
+        sys.path.insert(0, os.path.join(HERE, "..", "reference"))
+        try:
+            import biggan_ref
+        except ImportError:
+            raise SystemExit("--model needs ops/reference/biggan_ref.py (merge the ref branch)")
+        try:
+            self.m = biggan_ref.from_model_file(path)
+        except (OSError, ValueError, KeyError) as e:
+            raise SystemExit("--model %s: %s" % (path, e))
+        self.m.eval()
+        self.dim_z = self.m.cfg.z_dim
+        if self.m.cfg.num_classes != 10 or self.m.cfg.resolution != 32:
+            raise SystemExit("--model %s: need a 10-class 32x32 model" % path)
+
+    def sample(self, z, y):
+        return self.m(z, torch.nn.functional.one_hot(y, 10).float(), 1.0)
 
 
 def truncated_z(n, dim, t, gen):
@@ -135,7 +161,9 @@ def parse_list(s, name):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--g-ema", required=True, help="BR-layout G_ema state dict (.pth)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--g-ema", help="BR-layout G_ema state dict (.pth)")
+    src.add_argument("--model", help="ganq model file (.safetensors)")
     p.add_argument("--out", required=True)
     p.add_argument("--classifier", default=None, help="default ops/eval/cache/classifier.pt")
     p.add_argument("--truncations", default="0.4,0.6,0.8,1.0")
@@ -160,7 +188,7 @@ def main():
     log = lambda s: print(s, flush=True)  # noqa: E731
     t_all = time.time()
 
-    G = load_generator(a.g_ema)
+    G = load_generator(a.g_ema) if a.g_ema else _RefModel(a.model)
     net = C.load_real(a.classifier)
     cdir = os.path.dirname(os.path.abspath(a.classifier or os.path.join(C.CACHE, "x")))
     xtr, ytr = cifar.load("train")
@@ -217,7 +245,7 @@ def main():
     if os.path.exists(cj):
         with open(cj) as f:
             cinfo = json.load(f)
-    res = {"generator": os.path.abspath(a.g_ema),
+    res = {"generator": os.path.abspath(a.g_ema or a.model),
            "settings": {"n_generated": a.n, "n_real_test": int(len(xte)),
                         "cas_n": a.cas_n, "cas_epochs": a.cas_epochs, "seed": a.seed,
                         "z": "truncnorm[-2,2] * t", "quantisation": "floor(127.5(x+1))"},

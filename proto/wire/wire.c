@@ -201,8 +201,11 @@ int wire_validate_spec(const Ganq__V1__JobSpec *s, int strict, const char *p, gq
         if (s->class_ids[i] < 0 || s->class_ids[i] >= WIRE_MAX_CLASS_ID)
             return gq_fail(e, GQ_EINVAL, "%s.class_ids[%zu]: %d is outside 0..%d", p, i,
                            s->class_ids[i], WIRE_MAX_CLASS_ID - 1);
-    TRY(v_u64(e, p, "count", s->count, 0, PLAN_MAX_IMAGES));
-    TRY(v_u64(e, p, "per_class", s->per_class, 0, PLAN_MAX_IMAGES));
+    /* What each kind needs is required (lower bound 1, steps 2) in strict mode. */
+    int k = strict ? s->kind : 0;
+    TRY(v_u64(e, p, "count", s->count, k == GANQ__V1__JOB_KIND__KIND_GENERATE, PLAN_MAX_IMAGES));
+    TRY(v_u64(e, p, "per_class", s->per_class, k == GANQ__V1__JOB_KIND__KIND_SYNTHESIZE,
+              PLAN_MAX_IMAGES));
     TRY(v_count(e, p, "truncations", s->n_truncations, PLAN_MAX_TRUNCATIONS));
     for (size_t i = 0; i < s->n_truncations; i++) {
         double t = s->truncations[i];
@@ -210,7 +213,8 @@ int wire_validate_spec(const Ganq__V1__JobSpec *s, int strict, const char *p, gq
             return gq_fail(e, GQ_EINVAL, "%s.truncations[%zu]: %g is outside (0, %g]", p, i, t,
                            WIRE_MAX_TRUNC_VAL);
     }
-    TRY(v_u64(e, p, "per_value", s->per_value, 0, PLAN_MAX_IMAGES));
+    TRY(v_u64(e, p, "per_value", s->per_value, k == GANQ__V1__JOB_KIND__KIND_SWEEP,
+              PLAN_MAX_IMAGES));
     if (!isfinite(s->val_fraction) || s->val_fraction < 0 || s->val_fraction > 1)
         return gq_fail(e, GQ_EINVAL, "%s.val_fraction: %g is outside [0, 1]", p,
                        s->val_fraction);
@@ -226,7 +230,8 @@ int wire_validate_spec(const Ganq__V1__JobSpec *s, int strict, const char *p, gq
     TRY(v_u64(e, p, "task_size", s->task_size, 0, PLAN_MAX_IMAGES));
     TRY(v_i64(e, p, "class_a", s->class_a, 0, WIRE_MAX_CLASS_ID - 1));
     TRY(v_i64(e, p, "class_b", s->class_b, 0, WIRE_MAX_CLASS_ID - 1));
-    TRY(v_u64(e, p, "steps", s->steps, 0, PLAN_MAX_STEPS));
+    TRY(v_u64(e, p, "steps", s->steps, k == GANQ__V1__JOB_KIND__KIND_INTERPOLATE ? 2 : 0,
+              PLAN_MAX_STEPS));
     TRY(v_enum(e, p, "interp", s->interp, 0, GANQ__V1__INTERP_MODE__INTERP_BOTH));
     TRY(v_str(e, p, "class_a_name", s->class_a_name, WIRE_MAX_NAME, S_NAME, 0));
     TRY(v_str(e, p, "class_b_name", s->class_b_name, WIRE_MAX_NAME, S_NAME, 0));

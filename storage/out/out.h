@@ -35,6 +35,26 @@ int out_write_atomic(const char *dir, const char *rel, const void *data, size_t 
 /* sha256 of a byte range as 64 hex chars + NUL. */
 void out_sha256_hex(const void *data, size_t n, char hex[65]);
 
+/* ---- the output directory ----
+ * Rules, checked by out_dir_check() (the broker at submit, create = 0) and by
+ * out_task_open() before anything is written (create = 1):
+ *   - out_dir must be absolute, contain no "." or ".." component, and resolve to itself
+ *     (realpath): no component may be a symlink (no symlink escape);
+ *   - it may be missing (create = 1 makes it, parents included) or an empty directory;
+ *   - a non-empty directory must hold the marker file OUT_MARKER written by ganq for a job
+ *     with the same output fingerprint (same kind, model, seed, classes, counts,
+ *     truncations, format/layout/levels, shard size, interpolation endpoints): that is a
+ *     resume, and existing outputs are reused. A directory without the marker is "foreign"
+ *     and refused (GQ_EEXIST); one whose marker has another fingerprint holds another job's
+ *     outputs and is refused too (GQ_EEXIST);
+ *   - create = 1 writes the marker (atomically, identical bytes from every worker) when
+ *     absent. Unwritable directories give GQ_EIO naming the path.
+ * Below out_dir, writers never follow symlinks (O_NOFOLLOW on every component). */
+#define OUT_MARKER ".ganq-job.json"
+int out_dir_check(const Ganq__V1__JobSpec *spec, const plan *p, int create, gq_error *err);
+/* The output fingerprint of a job (hex sha256 over the fields listed above). */
+void out_fingerprint(const Ganq__V1__JobSpec *spec, const plan *p, char hex[65]);
+
 /* ---- a task's writer ----
  * The worker opens one writer per task, hands it each batch of uint8 HWC images in index
  * order, then commits. File formats (PNG/JPEG) are encoded on the writer's thread pool while
@@ -52,11 +72,17 @@ typedef struct out_task_options {
 
 int  out_task_open(const out_task_options *o, out_task **out, gq_error *err);
 /* images: n x H x W x 3, for indices[0..n) (ascending, inside [start, end)). The writer
- * copies what it needs before returning. */
+ * copies what it needs before returning; it blocks only while ~4 images per encoder thread
+ * are already waiting. An encode/write failure of an earlier image is returned here or by
+ * commit. Tasks of NPZ/WDS jobs must cover whole containers (plan_task_end). */
 int  out_task_add(out_task *t, const uint64_t *indices, int n, const uint8_t *images,
                   int w, int h, gq_error *err);
-/* OUT: *records (malloc'd array of n_records, each a filled Ganq__V1__OutputRecord whose
- * strings are owned by the task until out_task_free). */
+/* OUT: *records, an array of *n_records filled Ganq__V1__OutputRecord pointers (one per
+ * file: png/jpeg one per image, NPZ/WDS one per container). The array, the records and their
+ * strings belong to the task: valid until out_task_free, never freed by the caller.
+ * Images of the range that were never added are taken from disk when their file is there
+ * (a worker that found some files present need not regenerate them); otherwise GQ_ESTATE.
+ * Files already holding identical bytes are not rewritten. Directory fsyncs happen here. */
 int  out_task_commit(out_task *t, Ganq__V1__OutputRecord ***records, size_t *n_records,
                      gq_error *err);
 void out_task_free(out_task *t);  /* also discards uncommitted temp files */

@@ -365,7 +365,7 @@ M(m_class_a, f->spec.class_a = -1)
 
 static const struct spec_case spec_cases[] = {
     {"count0", m_count0, "submit.spec.count: 0 is not allowed (1..100000000)"},
-    {"count_big", m_count_big, "submit.spec.count: 100000001 is outside 0..100000000"},
+    {"count_big", m_count_big, "submit.spec.count: 100000001 is outside 1..100000000"},
     {"kind0", m_kind0, "submit.spec.kind: 0 is not a known value (1..4)"},
     {"kind9", m_kind9, "submit.spec.kind: 9 is not a known value"},
     {"model_empty", m_model_empty, "submit.spec.model: must not be empty"},
@@ -408,7 +408,7 @@ static const struct spec_case spec_cases[] = {
     {"sweep0", m_sweep0, "submit.spec.per_value: 0 is not allowed"},
     {"sweep_total", m_sweep_total, "submit.spec.per_value: 3 values x 100000000 images"},
     {"interp_steps1", m_interp_steps1, "submit.spec.steps: 1 is outside 2..10000"},
-    {"interp_steps_big", m_interp_steps_big, "submit.spec.steps: 10001 is outside 0..10000"},
+    {"interp_steps_big", m_interp_steps_big, "submit.spec.steps: 10001 is outside 2..10000"},
     {"class_a", m_class_a, "submit.spec.class_a: -1 is outside"},
 };
 

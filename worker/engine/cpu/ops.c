@@ -1,0 +1,301 @@
+/* ops.c: CPU operators (see ops.h for layout, fusions and determinism). */
+#include "worker/engine/cpu/ops.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/base/gq_log.h"
+#include "proto/base/gq_status.h"
+
+int cpu_ctx_init(cpu_ctx *c, int threads)
+{
+    memset(c, 0, sizeof *c);
+    c->threads = threads < 1 ? 1 : threads;
+    c->col = malloc(CPU_COL_FLOATS * sizeof(float));
+    c->pool = cpu_pool_new(c->threads);
+    if (!c->col || !c->pool) { cpu_ctx_release(c); return GQ_ENOMEM; }
+    openblas_set_num_threads(c->threads);
+    return 0;
+}
+
+void cpu_ctx_release(cpu_ctx *c)
+{
+    free(c->col);
+    cpu_pool_free(c->pool);
+    memset(c, 0, sizeof *c);
+}
+
+void cpu_gemm(int M, int N, int K, const float *A, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, K, B, ldb, beta, C, ldc);
+}
+
+void cpu_linear(int B, int in, int out, const float *x, const float *W, const float *bias, float *y)
+{
+    float beta = 0.0f;
+    if (bias) {
+        for (int b = 0; b < B; b++) memcpy(y + (size_t)b * (size_t)out, bias, (size_t)out * sizeof *y);
+        beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 1.0f, x, in, W, in, beta, y, out);
+}
+
+/* ---- convolution ---- */
+
+typedef struct im2col_job {
+    const float *x;
+    float *col;
+    int B, H, W, Ho, Wo, up, r0, nrows;  /* output rows r0 .. r0+nrows of the B*Ho rows */
+} im2col_job;
+
+/* Rows k = (c, ky, kx) of the column matrix for output rows [r0, r0 + nrows). */
+static void im2col_rows(void *ctx, size_t k0, size_t k1)
+{
+    const im2col_job *j = ctx;
+    const int Wo = j->Wo, ld = j->nrows * Wo;
+    const size_t plane = (size_t)j->B * (size_t)j->H * (size_t)j->W;
+    for (size_t k = k0; k < k1; k++) {
+        int c = (int)(k / 9), ky = (int)(k % 9) / 3 - 1, kx = (int)(k % 3) - 1;
+        float *dst = j->col + k * (size_t)ld;
+        for (int r = 0; r < j->nrows; r++) {
+            int rr = j->r0 + r, b = rr / j->Ho, oy = rr % j->Ho, iy = oy + ky;
+            float *d = dst + (size_t)r * (size_t)Wo;
+            if (iy < 0 || iy >= j->Ho) { memset(d, 0, (size_t)Wo * sizeof *d); continue; }
+            const float *src = j->x + (size_t)c * plane +
+                               ((size_t)b * (size_t)j->H + (size_t)(j->up ? iy / 2 : iy)) * (size_t)j->W;
+            int lo = kx < 0 ? 1 : 0, hi = kx > 0 ? Wo - 1 : Wo;
+            if (lo) d[0] = 0.0f;
+            if (hi < Wo) d[Wo - 1] = 0.0f;
+            if (j->up) for (int ox = lo; ox < hi; ox++) d[ox] = src[(ox + kx) >> 1];
+            else memcpy(d + lo, src + lo + kx, (size_t)(hi - lo) * sizeof *d);
+        }
+    }
+}
+
+typedef struct fill_job { float *out; const float *bias; size_t n; } fill_job;
+static void fill_bias(void *ctx, size_t c0, size_t c1)
+{
+    const fill_job *f = ctx;
+    for (size_t c = c0; c < c1; c++) {
+        float v = f->bias[c], *o = f->out + c * f->n;
+        for (size_t i = 0; i < f->n; i++) o[i] = v;
+    }
+}
+
+typedef struct up_job { const float *x; float *out; int H, W, add; size_t planes; } up_job;
+static void up_rows(void *ctx, size_t p0, size_t p1)
+{
+    const up_job *u = ctx;
+    const int H = u->H, W = u->W;
+    for (size_t p = p0; p < p1; p++) {    /* p: one (c, b) plane */
+        const float *s = u->x + p * (size_t)H * (size_t)W;
+        float *d = u->out + p * (size_t)4 * (size_t)H * (size_t)W;
+        for (int y = 0; y < 2 * H; y++) {
+            const float *sr = s + (size_t)(y / 2) * (size_t)W;
+            float *dr = d + (size_t)y * 2 * (size_t)W;
+            if (u->add) for (int x = 0; x < 2 * W; x++) dr[x] += sr[x >> 1];
+            else for (int x = 0; x < 2 * W; x++) dr[x] = sr[x >> 1];
+        }
+    }
+}
+
+void cpu_upsample(cpu_ctx *c, const float *x, int C, int B, int H, int W, int add, float *out)
+{
+    up_job u = { x, out, H, W, add, (size_t)C * (size_t)B };
+    cpu_pool_run(c->pool, u.planes, up_rows, &u);
+}
+
+int cpu_conv(cpu_ctx *c, const float *x, int Cin, int B, int H, int W, int up, int k,
+             const float *Wt, const float *bias, int Cout, float *out)
+{
+    const int Ho = up ? 2 * H : H, Wo = up ? 2 * W : W;
+    const size_t N = (size_t)B * (size_t)Ho * (size_t)Wo;
+    float beta = 0.0f;
+    if (bias) {
+        fill_job f = { out, bias, N };
+        cpu_pool_run(c->pool, (size_t)Cout, fill_bias, &f);
+        beta = 1.0f;
+    }
+    if (k == 1) {
+        if (!up) {
+            cpu_gemm(Cout, (int)N, Cin, Wt, x, (int)N, beta, out, (int)N);
+            return 0;
+        }
+        /* 1x1 conv commutes with nearest upsampling: convolve at low resolution, then upsample. */
+        size_t n0 = (size_t)B * (size_t)H * (size_t)W;
+        float *tmp = malloc((size_t)Cout * n0 * sizeof *tmp);
+        if (!tmp) return GQ_ENOMEM;
+        cpu_gemm(Cout, (int)n0, Cin, Wt, x, (int)n0, 0.0f, tmp, (int)n0);
+        if (bias) cpu_upsample(c, tmp, Cout, B, H, W, 1, out);
+        else cpu_upsample(c, tmp, Cout, B, H, W, 0, out);
+        free(tmp);
+        return 0;
+    }
+    const size_t K = (size_t)Cin * 9;
+    const int rows_total = B * Ho;
+    int rows = (int)(CPU_COL_FLOATS / (K * (size_t)Wo));
+    if (rows < 1) rows = 1;
+    if (rows > rows_total) rows = rows_total;
+    GQ_ASSERT(K * (size_t)rows * (size_t)Wo <= CPU_COL_FLOATS);
+    for (int r0 = 0; r0 < rows_total; r0 += rows) {
+        int nr = rows_total - r0 < rows ? rows_total - r0 : rows;
+        im2col_job j = { x, c->col, B, H, W, Ho, Wo, up, r0, nr };
+        cpu_pool_run(c->pool, K, im2col_rows, &j);
+        size_t off = (size_t)r0 * (size_t)Wo;
+        cpu_gemm(Cout, nr * Wo, (int)K, Wt, c->col, nr * Wo, beta, out + off, (int)N);
+    }
+    return 0;
+}
+
+/* ---- batch norm ---- */
+
+typedef struct bn_job {
+    int mode, B, C, HW, relu;
+    const float *x, *mean, *var, *w0, *b0, *g, *b;
+    float eps;
+    float *out;
+} bn_job;
+
+static void bn_planes(void *ctx, size_t p0, size_t p1)
+{
+    const bn_job *j = ctx;
+    for (size_t p = p0; p < p1; p++) {
+        int c = (int)(p / (size_t)j->B), b = (int)(p % (size_t)j->B);
+        const float *x = j->x + p * (size_t)j->HW;
+        float *o = j->out + p * (size_t)j->HW;
+        float gg = j->g ? j->g[(size_t)b * (size_t)j->C + (size_t)c] : 1.0f;
+        float bb = j->b ? j->b[(size_t)b * (size_t)j->C + (size_t)c] : 0.0f;
+        float m = j->mean[c];
+        if (j->mode == CPU_BN_DIV) {
+            float sd = sqrtf(j->var[c] + j->eps);
+            for (int i = 0; i < j->HW; i++) {
+                float v = (x[i] - m) / sd * gg + bb;
+                o[i] = j->relu && v < 0.0f ? 0.0f : v;
+            }
+        } else {
+            float invstd = 1.0f / sqrtf(j->var[c] + j->eps);
+            float alpha = j->w0 ? invstd * j->w0[c] : invstd;
+            float beta = (j->b0 ? j->b0[c] : 0.0f) - m * alpha;
+            if (j->g) {
+                for (int i = 0; i < j->HW; i++) {
+                    float v = (x[i] * alpha + beta) * gg + bb;
+                    o[i] = j->relu && v < 0.0f ? 0.0f : v;
+                }
+            } else {
+                for (int i = 0; i < j->HW; i++) {
+                    float v = x[i] * alpha + beta;
+                    o[i] = j->relu && v < 0.0f ? 0.0f : v;
+                }
+            }
+        }
+    }
+}
+
+void cpu_bn(cpu_ctx *c, int mode, const float *x, int C, int B, int HW, const float *mean,
+            const float *var, float eps, const float *w0, const float *b0, const float *g,
+            const float *b, int relu, float *out)
+{
+    bn_job j = { mode, B, C, HW, relu, x, mean, var, w0, b0, g, b, eps, out };
+    cpu_pool_run(c->pool, (size_t)C * (size_t)B, bn_planes, &j);
+}
+
+typedef struct add_job { const float *x; float *out; } add_job;
+static void add_range(void *ctx, size_t i0, size_t i1)
+{
+    const add_job *a = ctx;
+    for (size_t i = i0; i < i1; i++) a->out[i] += a->x[i];
+}
+
+void cpu_add(cpu_ctx *c, const float *x, size_t n, float *out)
+{
+    add_job a = { x, out };
+    cpu_pool_run(c->pool, n, add_range, &a);
+}
+
+void cpu_maxpool2(const float *x, int C, int B, int H, int W, float *out)
+{
+    size_t planes = (size_t)C * (size_t)B;
+    int h2 = H / 2, w2 = W / 2;
+    for (size_t p = 0; p < planes; p++) {
+        const float *s = x + p * (size_t)H * (size_t)W;
+        float *d = out + p * (size_t)h2 * (size_t)w2;
+        for (int y = 0; y < h2; y++)
+            for (int xx = 0; xx < w2; xx++) {
+                const float *q = s + (size_t)(2 * y) * (size_t)W + 2 * xx;
+                float m = q[0];
+                if (q[1] > m) m = q[1];
+                if (q[W] > m) m = q[W];
+                if (q[W + 1] > m) m = q[W + 1];
+                d[(size_t)y * (size_t)w2 + (size_t)xx] = m;
+            }
+    }
+}
+
+typedef struct sm_job { float *a; int cols; } sm_job;
+static void softmax_rows(void *ctx, size_t r0, size_t r1)
+{
+    const sm_job *s = ctx;
+    for (size_t r = r0; r < r1; r++) {
+        float *row = s->a + r * (size_t)s->cols;
+        float m = row[0];
+        for (int i = 1; i < s->cols; i++) if (row[i] > m) m = row[i];
+        float sum = 0.0f;
+        for (int i = 0; i < s->cols; i++) { row[i] = expf(row[i] - m); sum += row[i]; }
+        for (int i = 0; i < s->cols; i++) row[i] /= sum;
+    }
+}
+
+int cpu_attention(cpu_ctx *c, float *x, int C, int B, int H, int W, const float *Wth,
+                  const float *Wph, const float *Wg, const float *Wo, float gamma)
+{
+    const int N = H * W, Np = N / 4;
+    const size_t BN = (size_t)B * (size_t)N, BNp = (size_t)B * (size_t)Np;
+    const int c8 = C / 8, c2 = C / 2;
+    float *theta = malloc((size_t)c8 * BN * sizeof(float));
+    float *tmp = malloc((size_t)c2 * BN * sizeof(float));
+    float *phi = malloc((size_t)c8 * BNp * sizeof(float));
+    float *g = malloc((size_t)c2 * BNp * sizeof(float));
+    float *att = malloc((size_t)N * (size_t)Np * sizeof(float));
+    float *ag = malloc((size_t)c2 * BN * sizeof(float));
+    float *o = malloc((size_t)C * BN * sizeof(float));
+    int rc = 0;
+    if (!theta || !tmp || !phi || !g || !att || !ag || !o) { rc = GQ_ENOMEM; goto out; }
+    cpu_gemm(c8, (int)BN, C, Wth, x, (int)BN, 0.0f, theta, (int)BN);
+    cpu_gemm(c8, (int)BN, C, Wph, x, (int)BN, 0.0f, tmp, (int)BN);
+    cpu_maxpool2(tmp, c8, B, H, W, phi);
+    cpu_gemm(c2, (int)BN, C, Wg, x, (int)BN, 0.0f, tmp, (int)BN);
+    cpu_maxpool2(tmp, c2, B, H, W, g);
+    for (int b = 0; b < B; b++) {
+        /* logits [N, Np] = theta_b^T [N, c8] x phi_b [c8, Np] */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, Np, c8, 1.0f,
+                    theta + (size_t)b * (size_t)N, (int)BN, phi + (size_t)b * (size_t)Np, (int)BNp,
+                    0.0f, att, Np);
+        sm_job s = { att, Np };
+        cpu_pool_run(c->pool, (size_t)N, softmax_rows, &s);
+        /* ag_b [c2, N] = g_b [c2, Np] x att^T [Np, N] */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c2, N, Np, 1.0f,
+                    g + (size_t)b * (size_t)Np, (int)BNp, att, Np, 0.0f,
+                    ag + (size_t)b * (size_t)N, (int)BN);
+    }
+    cpu_gemm(C, (int)BN, c2, Wo, ag, (int)BN, 0.0f, o, (int)BN);
+    size_t n = (size_t)C * BN;
+    for (size_t i = 0; i < n; i++) x[i] = x[i] + gamma * o[i];
+out:
+    free(theta); free(tmp); free(phi); free(g); free(att); free(ag); free(o);
+    return rc;
+}
+
+typedef struct tanh_job { const float *x; float *out; } tanh_job;
+static void tanh_range(void *ctx, size_t i0, size_t i1)
+{
+    const tanh_job *t = ctx;
+    for (size_t i = i0; i < i1; i++) t->out[i] = tanhf(t->x[i]);
+}
+
+void cpu_tanh(cpu_ctx *c, const float *x, size_t n, float *out)
+{
+    tanh_job t = { x, out };
+    cpu_pool_run(c->pool, n, tanh_range, &t);
+}
