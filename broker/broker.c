@@ -850,7 +850,8 @@ static int check_len(const char *s, size_t max, const char *field, gq_error *err
 
 static uint64_t default_task_size(const model_desc *m)
 {
-    if (!m->info || strcmp(m->info->family, "testcard") == 0)
+    if (!m->info || strcmp(m->info->family, "testcard") == 0 ||
+        strcmp(m->info->name, "testcard") == 0)
         return 1000;                      /* the test pattern is ~microseconds an image */
     uint32_t r = m->info->resolution;
     return r >= 512 ? 8 : r >= 256 ? 16 : 32;   /* seconds of CPU/GPU work per task */
