@@ -197,12 +197,27 @@ static void fw_drop_queue(fw *w)
     w->nq = 0;
 }
 
-static void fw_close(fw *w)
+/* Close like a crash: no Goodbye (the broker finds out by silence). */
+static void fw_drop(fw *w)
 {
     fw_drop_queue(w);
     if (w->s)
         zmq_close(w->s);
     memset(w, 0, sizeof *w);
+}
+
+/* Close like a clean stop: Goodbye first (the broker forgets the session at once). */
+static void fw_close(fw *w)
+{
+    if (w->s && w->live && w->id[0]) {
+        Ganq__V1__Goodbye g = GANQ__V1__GOODBYE__INIT;
+        Ganq__V1__Envelope e = GANQ__V1__ENVELOPE__INIT;
+        e.body_case = E_(GOODBYE);
+        e.goodbye = &g;
+        send_env(w->s, &e, 1);
+        gq_sleep_ms(20);   /* let it leave before the socket closes (linger 0) */
+    }
+    fw_drop(w);
 }
 
 static const char *const tc_names[10] = {"class0", "class1", "class2", "class3", "class4",
@@ -212,7 +227,7 @@ static const char *const tc_names[10] = {"class0", "class1", "class2", "class3",
 static fw *fw_hello(int i, const char *name, Ganq__V1__RunningTask **running, size_t nrunning)
 {
     fw *w = &W[i];
-    fw_close(w);
+    fw_drop(w);
     w->s = zmq_socket(ctx, ZMQ_DEALER);
     int linger = 0;
     zmq_setsockopt(w->s, ZMQ_LINGER, &linger, sizeof linger);
@@ -454,7 +469,11 @@ static void test_submit_lease_done(void **state)
     assert_int_equal(t1.start, 4);
     /* no third task without credit */
     assert_null(fw_expect(a, E_(TASK), 300));
-    assert_int_equal(job_state(job), GANQ__V1__JOB_STATE__JOB_RUNNING);
+    r = status(job, 0);
+    assert_int_equal(r->job_info->state, GANQ__V1__JOB_STATE__JOB_RUNNING);
+    /* submitted before any worker: pinned to the sha256 of the first worker's file */
+    assert_string_equal(r->job_info->spec->model_sha256, TC_SHA);
+    ganq__v1__envelope__free_unpacked(r, NULL);
 
     Ganq__V1__Progress pg = GANQ__V1__PROGRESS__INIT;
     pg.job_id = job;
@@ -720,7 +739,7 @@ static void test_malformed_input(void **state)
 
     /* worker side: not registered -> Reconnect; garbage -> Error; bad Done -> Error */
     fw *w = &W[5];
-    fw_close(w);
+    fw_drop(w);
     w->s = zmq_socket(ctx, ZMQ_DEALER);
     int linger = 0;
     zmq_setsockopt(w->s, ZMQ_LINGER, &linger, sizeof linger);
@@ -829,7 +848,7 @@ static void test_restart_readopt(void **state)
     fw_credit(w, 1);
     task_copy t = fw_task(w);
     for (int i = 0; i < NFW; i++)
-        fw_close(&W[i]);
+        fw_drop(&W[i]);   /* as if the broker died under them */
     stop_broker();
     start_broker();   /* same database */
     assert_int_equal(job_state(job), GANQ__V1__JOB_STATE__JOB_RUNNING);
@@ -883,6 +902,80 @@ static void test_restart_readopt(void **state)
     assert_false(broker_endpoint_is_local("tcp://127.0.0.1.evil.com:5555"));
 }
 
+/* A worker that reconnects on a new socket (same name) before the broker noticed the old
+ * one die keeps the tasks it lists; the ones it does not list go back to pending. */
+static void test_rehello_new_connection(void **state)
+{
+    (void)state;
+    Ganq__V1__JobSpec s = base_spec(8, 4);
+    char job[64];
+    assert_null(submit(&s, job, NULL));
+    fw *w = fw_hello(7, "fake-n", NULL, 0);
+    fw_credit(w, 2);
+    task_copy t0 = fw_task(w), t1 = fw_task(w);
+    char old_id[64];
+    snprintf(old_id, sizeof old_id, "%s", w->id);
+    Ganq__V1__RunningTask rt = GANQ__V1__RUNNING_TASK__INIT;
+    rt.job_id = t0.job_id;
+    rt.task_id = t0.task_id;
+    rt.attempt = t0.attempt;
+    Ganq__V1__RunningTask *run[1] = {&rt};
+    w = fw_hello(7, "fake-n", run, 1);   /* closes the old socket, opens a new one */
+    assert_string_not_equal(w->id, old_id);
+    assert_null(fw_expect(w, E_(CANCEL_TASK), 300));
+    Ganq__V1__Envelope *r = status(job, 0);
+    assert_int_equal(r->job_info->tasks_leased, 1);   /* t0 adopted, t1 requeued */
+    ganq__v1__envelope__free_unpacked(r, NULL);
+    fw_done(w, &t0, NULL);
+    fw_credit(w, 1);
+    task_copy t = fw_task(w);
+    assert_int_equal(t.task_id, t1.task_id);
+    assert_int_equal(t.attempt, 2);
+    fw_done(w, &t, NULL);
+    wait_state(job, GANQ__V1__JOB_STATE__JOB_DONE, 5000);
+    fw_close(w);
+}
+
+/* Priority first, then fair share between owners, then age, as the broker applies it. */
+static void test_scheduling_order(void **state)
+{
+    (void)state;
+    pump_all(700);   /* sessions of earlier tests that did not say Goodbye are dead by now */
+    Ganq__V1__JobSpec s = base_spec(3, 1);
+    char a[64], bj[64], cj[64];
+    s.owner = "alice";
+    assert_null(submit(&s, a, NULL));
+    s.owner = "bob";
+    assert_null(submit(&s, bj, NULL));
+    s = base_spec(1, 1);
+    s.owner = "carol";
+    s.priority = 5;
+    assert_null(submit(&s, cj, NULL));
+    fw *w = fw_hello(0, "fake-s", NULL, 0);
+    fw_credit(w, 4);
+    task_copy t[4];
+    for (int i = 0; i < 4; i++)
+        t[i] = fw_task(w);
+    assert_string_equal(t[0].job_id, cj);   /* priority 5 */
+    assert_string_equal(t[1].job_id, a);    /* alice and bob hold 0: alice's job is older */
+    assert_string_equal(t[2].job_id, bj);   /* alice holds 1, bob 0 */
+    assert_string_equal(t[3].job_id, a);    /* 1 each: older again */
+    for (int i = 0; i < 4; i++)
+        fw_done(w, &t[i], NULL);
+    fw_credit(w, 2);
+    for (int k = 0; k < 2; k++) {   /* the rest: the three remaining tasks in two rounds */
+        task_copy x = fw_task(w);
+        fw_done(w, &x, NULL);
+        fw_credit(w, 1);
+    }
+    task_copy x = fw_task(w);
+    fw_done(w, &x, NULL);
+    wait_state(a, GANQ__V1__JOB_STATE__JOB_DONE, 5000);
+    wait_state(bj, GANQ__V1__JOB_STATE__JOB_DONE, 5000);
+    wait_state(cj, GANQ__V1__JOB_STATE__JOB_DONE, 5000);
+    fw_close(w);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -916,6 +1009,8 @@ int main(void)
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_malformed_input),
         cmocka_unit_test(test_watch),
+        cmocka_unit_test(test_rehello_new_connection),
+        cmocka_unit_test(test_scheduling_order),
         cmocka_unit_test(test_restart_readopt),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
