@@ -211,8 +211,9 @@ int cmd_run(cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
 
-    /* Quieter logs under the progress bar unless the user asked (GANQ_LOG). */
-    gq_log_init("ganq run", getenv("GANQ_LOG") ? -1 : GQ_LOG_WARN);
+    /* Only errors under the progress bar unless the user asked (GANQ_LOG=warn|info|debug):
+     * what fails reaches the user through the job's state and reason anyway. */
+    gq_log_init("ganq run", getenv("GANQ_LOG") ? -1 : GQ_LOG_ERROR);
 
     char cep[64], wep[64];
     snprintf(cep, sizeof cep, "inproc://ganq-run-clients-%ld", (long)getpid());
