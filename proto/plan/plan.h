@@ -150,7 +150,7 @@ int      plan_image_key(const plan *p, uint64_t i, char *buf, size_t n);
 
 /* Close matches of a class name the model lacks, for error messages: up to 3 names of
  * names[0..nn) within max(2, n/3) edits of word[0..n) (case-insensitive, '_' == ' '), or
- * containing it, best first, written to buf as "\"class3\", \"class5\"" (NUL-terminated,
+ * containing it, those at the smallest distance (lowest ids first), written to buf as "\"class3\", \"class5\"" (NUL-terminated,
  * truncated to bn). Returns the number listed (0: buf is ""). */
 int plan_class_suggest(const char *word, size_t n, const char *const *names, int nn,
                        char *buf, size_t bn);

@@ -3,7 +3,8 @@
  *
  * Distance: Levenshtein over case-folded bytes with '_' == ' ', plus "contains": a name that
  * contains the word (or is contained in it) counts as distance 1. Names within
- * max(2, len/3) edits are candidates; the best (smallest distance, then lowest id) are listed.
+ * max(2, len/3) edits are candidates; those at the smallest distance are listed (at most 3,
+ * lowest ids first).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -98,6 +99,8 @@ int plan_class_suggest(const char *word, size_t n, const char *const *names, int
             found++;
     }
     free(row);
+    while (found > 1 && best_d[found - 1] > best_d[0])   /* only the best distance */
+        found--;
     for (int k = 0; k < found && bn; k++) {
         int w = snprintf(buf + used, bn - used, "%s\"%s\"", k ? ", " : "", names[best_id[k]]);
         if (w < 0 || (size_t)w >= bn - used) {
