@@ -148,6 +148,13 @@ uint64_t plan_n_containers(const plan *p);
 /* Key of image i inside a container, and the base name of its file: the padded index. */
 int      plan_image_key(const plan *p, uint64_t i, char *buf, size_t n);
 
+/* Close matches of a class name the model lacks, for error messages: up to 3 names of
+ * names[0..nn) within max(2, n/3) edits of word[0..n) (case-insensitive, '_' == ' '), or
+ * containing it, those at the smallest distance (lowest ids first), written to buf as "\"class3\", \"class5\"" (NUL-terminated,
+ * truncated to bn). Returns the number listed (0: buf is ""). */
+int plan_class_suggest(const char *word, size_t n, const char *const *names, int nn,
+                       char *buf, size_t bn);
+
 /* Fill a plan_model from a worker's ModelInfo (pointers borrow from info, which must outlive
  * the plan_init call). class_names is NULL when info has fewer names than num_classes. */
 void plan_model_from_info(const Ganq__V1__ModelInfo *info, plan_model *m);

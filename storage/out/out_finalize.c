@@ -24,8 +24,10 @@
  *
  * Sweep statistics, per value, over its images as decoded from disk (pixel values 0..255):
  *   diversity       per class, the mean pairwise RMS distance between its samples (the first
- *                   OUT_DIV_SAMPLES of the class), averaged over classes with >= 2 samples;
- *                   null when no class has two samples. Low values mean mode collapse.
+ *                   OUT_DIV_SAMPLES of the class), averaged over classes with >= 2 samples
+ *                   (the first OUT_DIV_CLASSES distinct classes of the job, bounding the cost
+ *                   at 64 x 496 image pairs a value); null when no class has two samples.
+ *                   Low values mean mode collapse.
  *   mean_r/g/b      mean of each colour channel; std_r/g/b its standard deviation.
  *   saturation      share of channel values at 0 or 255 (clipping).
  *   fid, inception_score, precision, recall: null (named room for metrics computed by
@@ -47,6 +49,7 @@
 #define OUT_SHEET_MAX_PX 4096
 #define OUT_STRIP_FRAMES 16
 #define OUT_DIV_SAMPLES  32
+#define OUT_DIV_CLASSES  64
 
 static const uint8_t WHITE[3] = {255, 255, 255};
 
@@ -433,8 +436,8 @@ typedef struct vstats {
 static int sweep_stats(const char *dir, const plan *p, int v, vstats *o, gq_error *err)
 {
     uint64_t per = plan_per_value(p), first = (uint64_t)v * per;
-    int32_t cls[OUT_SHEET_ROWS * 32];
-    int ncls = distinct_classes(p, cls, (int)(sizeof cls / sizeof *cls));
+    int32_t cls[OUT_DIV_CLASSES];
+    int ncls = distinct_classes(p, cls, OUT_DIV_CLASSES);
     double sum[3] = {0}, sq[3] = {0}, sat = 0, vals = 0, div_sum = 0;
     int div_n = 0, rc = 0, w0 = 0, h0 = 0;
     uint8_t **keep;

@@ -576,6 +576,28 @@ static void test_model_from_info(void **st)
     assert_null(m.class_names);
 }
 
+static void test_class_suggest(void **st)
+{
+    (void)st;
+    static const char *nm[] = {"tench", "goldfish", "great white shark", "tiger shark",
+                               "class3", "class_30", "golden retriever"};
+    char buf[128];
+    assert_int_equal(plan_class_suggest("goldfsh", 7, nm, 7, buf, sizeof buf), 1);
+    assert_string_equal(buf, "\"goldfish\"");
+    /* containment, several answers, best first */
+    assert_int_equal(plan_class_suggest("shark", 5, nm, 7, buf, sizeof buf), 2);
+    assert_string_equal(buf, "\"great white shark\", \"tiger shark\"");
+    assert_int_equal(plan_class_suggest("clas3", 5, nm, 7, buf, sizeof buf), 1);
+    assert_string_equal(buf, "\"class3\"");   /* class_30 is farther */
+    assert_int_equal(plan_class_suggest("Tiger_Shark", 11, nm, 7, buf, sizeof buf), 1);
+    assert_int_equal(plan_class_suggest("zebra", 5, nm, 7, buf, sizeof buf), 0);
+    assert_string_equal(buf, "");
+    assert_int_equal(plan_class_suggest("x", 1, NULL, 0, buf, sizeof buf), 0);
+    /* a tiny buffer truncates cleanly */
+    assert_true(plan_class_suggest("shark", 5, nm, 7, buf, 12) <= 1);
+    assert_true(strlen(buf) < 12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_interpolate),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_model_from_info),
+        cmocka_unit_test(test_class_suggest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
