@@ -44,9 +44,7 @@
 #include "proto/plan/plan.h"
 #include "proto/wire/wire.h"
 #include "storage/db/store.h"
-#ifdef GQ_HAVE_OUT
 #include "storage/out/out.h"
-#endif
 
 #define MAX_RID         256     /* ZeroMQ routing ids are at most 255 bytes */
 #define MAX_DRAIN       256     /* frames per socket per turn */
@@ -723,11 +721,7 @@ static void *fin_main(void *arg)
     } else if (b->cfg->finalize) {
         rc = b->cfg->finalize(b->cfg->finalize_ctx, f->job_id, f->spec, f->p, &err);
     } else {
-#ifdef GQ_HAVE_OUT
         rc = out_finalize_job(f->job_id, f->spec, f->p, &err);
-#else
-        gq_warn("job %s: storage/out is not built in: no manifest written", f->job_id);
-#endif
     }
     pthread_mutex_lock(&b->fin_mu);
     f->rc = rc;
