@@ -1120,8 +1120,9 @@ static void on_workers(broker *b, const peer *p, Ganq__V1__Envelope *env)
     Ganq__V1__WorkerInfo **pw = calloc(n ? n : 1, sizeof *pw);
     Ganq__V1__Hello **hellos = calloc(n ? n : 1, sizeof *hellos);
     char (*states)[16] = calloc(n ? n : 1, sizeof *states);
+    size_t **saved = calloc(n ? n : 1, sizeof *saved);   /* class-name counts per model */
     size_t k = 0;
-    if (wi && pw && hellos && states) {
+    if (wi && pw && hellos && states && saved) {
         for (size_t i = 0; i < n; i++) {
             Ganq__V1__WorkerInfo init = GANQ__V1__WORKER_INFO__INIT;
             wi[k] = init;
@@ -1143,8 +1144,13 @@ static void on_workers(broker *b, const peer *p, Ganq__V1__Envelope *env)
                 wi[k].devices = hellos[k]->devices;
                 wi[k].n_models = hellos[k]->n_models;
                 wi[k].models = hellos[k]->models;
-                for (size_t m = 0; m < hellos[k]->n_models; m++)
-                    hellos[k]->models[m]->n_class_names = 0;   /* keep the list small */
+                /* keep the list small: no class names (counts restored before freeing) */
+                saved[k] = calloc(hellos[k]->n_models ? hellos[k]->n_models : 1, sizeof **saved);
+                if (saved[k])
+                    for (size_t m = 0; m < hellos[k]->n_models; m++) {
+                        saved[k][m] = hellos[k]->models[m]->n_class_names;
+                        hellos[k]->models[m]->n_class_names = 0;
+                    }
             }
             pw[k] = &wi[k];
             k++;
@@ -1161,10 +1167,13 @@ static void on_workers(broker *b, const peer *p, Ganq__V1__Envelope *env)
     for (size_t i = 0; i < k; i++)
         if (hellos[i]) {
             /* restore the counts so free_unpacked frees every name */
-            for (size_t m = 0; m < hellos[i]->n_models; m++)
-                hellos[i]->models[m]->n_class_names = hellos[i]->models[m]->num_classes;
+            if (saved[i])
+                for (size_t m = 0; m < hellos[i]->n_models; m++)
+                    hellos[i]->models[m]->n_class_names = saved[i][m];
+            free(saved[i]);
             ganq__v1__hello__free_unpacked(hellos[i], NULL);
         }
+    free(saved);
     free(hellos);
     free(states);
     free(wi);
