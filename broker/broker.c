@@ -1207,9 +1207,15 @@ static void on_watch(broker *b, const peer *p, Ganq__V1__Envelope *env)
             w = &b->wat[i];
     if (!w) {
         if (b->nwat >= MAX_WATCHERS) {
-            gq_warn("watch of %s: %d watchers already; this one gets only the first reply", id,
-                    MAX_WATCHERS);
-            return;
+            /* watchers whose clients went away are never told apart from live ones (ROUTER
+             * drops silently): make room by forgetting the one pushed to least recently */
+            size_t old = 0;
+            for (size_t i = 1; i < b->nwat; i++)
+                if (b->wat[i].last_sent < b->wat[old].last_sent)
+                    old = i;
+            gq_warn("watch of %s: %d watchers already; forgetting the watcher of %s", id,
+                    MAX_WATCHERS, b->wat[old].job_id);
+            b->wat[old] = b->wat[--b->nwat];
         }
         watcher *na = realloc(b->wat, (b->nwat + 1) * sizeof *na);
         if (!na)
