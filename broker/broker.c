@@ -44,9 +44,7 @@
 #include "proto/plan/plan.h"
 #include "proto/wire/wire.h"
 #include "storage/db/store.h"
-#ifdef GQ_HAVE_OUT
 #include "storage/out/out.h"
-#endif
 
 #define MAX_RID         256     /* ZeroMQ routing ids are at most 255 bytes */
 #define MAX_DRAIN       256     /* frames per socket per turn */
@@ -723,11 +721,7 @@ static void *fin_main(void *arg)
     } else if (b->cfg->finalize) {
         rc = b->cfg->finalize(b->cfg->finalize_ctx, f->job_id, f->spec, f->p, &err);
     } else {
-#ifdef GQ_HAVE_OUT
         rc = out_finalize_job(f->job_id, f->spec, f->p, &err);
-#else
-        gq_warn("job %s: storage/out is not built in: no manifest written", f->job_id);
-#endif
     }
     pthread_mutex_lock(&b->fin_mu);
     f->rc = rc;
@@ -1126,8 +1120,9 @@ static void on_workers(broker *b, const peer *p, Ganq__V1__Envelope *env)
     Ganq__V1__WorkerInfo **pw = calloc(n ? n : 1, sizeof *pw);
     Ganq__V1__Hello **hellos = calloc(n ? n : 1, sizeof *hellos);
     char (*states)[16] = calloc(n ? n : 1, sizeof *states);
+    size_t **saved = calloc(n ? n : 1, sizeof *saved);   /* class-name counts per model */
     size_t k = 0;
-    if (wi && pw && hellos && states) {
+    if (wi && pw && hellos && states && saved) {
         for (size_t i = 0; i < n; i++) {
             Ganq__V1__WorkerInfo init = GANQ__V1__WORKER_INFO__INIT;
             wi[k] = init;
@@ -1149,8 +1144,13 @@ static void on_workers(broker *b, const peer *p, Ganq__V1__Envelope *env)
                 wi[k].devices = hellos[k]->devices;
                 wi[k].n_models = hellos[k]->n_models;
                 wi[k].models = hellos[k]->models;
-                for (size_t m = 0; m < hellos[k]->n_models; m++)
-                    hellos[k]->models[m]->n_class_names = 0;   /* keep the list small */
+                /* keep the list small: no class names (counts restored before freeing) */
+                saved[k] = calloc(hellos[k]->n_models ? hellos[k]->n_models : 1, sizeof **saved);
+                if (saved[k])
+                    for (size_t m = 0; m < hellos[k]->n_models; m++) {
+                        saved[k][m] = hellos[k]->models[m]->n_class_names;
+                        hellos[k]->models[m]->n_class_names = 0;
+                    }
             }
             pw[k] = &wi[k];
             k++;
@@ -1167,10 +1167,13 @@ static void on_workers(broker *b, const peer *p, Ganq__V1__Envelope *env)
     for (size_t i = 0; i < k; i++)
         if (hellos[i]) {
             /* restore the counts so free_unpacked frees every name */
-            for (size_t m = 0; m < hellos[i]->n_models; m++)
-                hellos[i]->models[m]->n_class_names = hellos[i]->models[m]->num_classes;
+            if (saved[i])
+                for (size_t m = 0; m < hellos[i]->n_models; m++)
+                    hellos[i]->models[m]->n_class_names = saved[i][m];
+            free(saved[i]);
             ganq__v1__hello__free_unpacked(hellos[i], NULL);
         }
+    free(saved);
     free(hellos);
     free(states);
     free(wi);
@@ -1204,9 +1207,15 @@ static void on_watch(broker *b, const peer *p, Ganq__V1__Envelope *env)
             w = &b->wat[i];
     if (!w) {
         if (b->nwat >= MAX_WATCHERS) {
-            gq_warn("watch of %s: %d watchers already; this one gets only the first reply", id,
-                    MAX_WATCHERS);
-            return;
+            /* watchers whose clients went away are never told apart from live ones (ROUTER
+             * drops silently): make room by forgetting the one pushed to least recently */
+            size_t old = 0;
+            for (size_t i = 1; i < b->nwat; i++)
+                if (b->wat[i].last_sent < b->wat[old].last_sent)
+                    old = i;
+            gq_warn("watch of %s: %d watchers already; forgetting the watcher of %s", id,
+                    MAX_WATCHERS, b->wat[old].job_id);
+            b->wat[old] = b->wat[--b->nwat];
         }
         watcher *na = realloc(b->wat, (b->nwat + 1) * sizeof *na);
         if (!na)
