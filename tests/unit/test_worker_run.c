@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 
 #include "proto/base/gq_time.h"
+#include "proto/wire/wire.h"
 #include "tests/unit/helpers/engine_files.h"
 #include "storage/out/out.h"
 #include "worker/wk_msg.h"
@@ -210,12 +211,13 @@ typedef struct task_args {
     const char *sha256;
     int         n_trunc;
     double      trunc[4];
+    int32_t     class_b;       /* second class id (0 = 3) */
 } task_args;
 
 static void fb_task(fb *f, const task_args *a)
 {
     Ganq__V1__JobSpec s = GANQ__V1__JOB_SPEC__INIT;
-    int32_t cls[2] = { 0, 3 };
+    int32_t cls[2] = { 0, a->class_b ? a->class_b : 3 };
     double tr[4];
     memcpy(tr, a->trunc, sizeof tr);
     s.kind = GANQ__V1__JOB_KIND__KIND_GENERATE;
@@ -492,11 +494,11 @@ static void test_cancel_mismatch_and_faults(void **st)
     assert_non_null(strstr(x->failed->reason, "biggan-deep-128"));
     wk_msg_free(x);
 
-    /* a spec the plan rejects: not retryable, the plan's message passed on */
+    /* a spec the plan rejects (a class the model lacks; the wire layer cannot know):
+     * not retryable, the plan's message passed on */
     b.task_id = 6;
     b.model = NULL;
-    b.trunc[0] = 0.0;
-    b.count = 0;
+    b.class_b = 50;
     fb_task(&f, &b);
     x = fb_expect(&f, GANQ__V1__ENVELOPE__BODY_FAILED, 5000);
     assert_int_equal(x->failed->task_id, 6);
@@ -515,9 +517,11 @@ static void test_cancel_mismatch_and_faults(void **st)
     v2.body_case = GANQ__V1__ENVELOPE__BODY_HEARTBEAT;
     v2.heartbeat = &hb;
     v2.version = 2;
-    uint8_t buf[32];
-    size_t n = ganq__v1__envelope__pack(&v2, buf);
+    uint8_t *buf;
+    size_t n;
+    assert_int_equal(wire_encode_raw(&v2, &buf, &n), 0);
     fb_send_raw(&f, buf, n);
+    free(buf);
     x = fb_expect(&f, GANQ__V1__ENVELOPE__BODY_ERROR, 2000);
     assert_int_equal(x->error->code, GANQ__V1__ERROR_CODE__ERR_VERSION);
     wk_msg_free(x);
