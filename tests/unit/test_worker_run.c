@@ -43,6 +43,8 @@ typedef struct fb {
     int           send_hb;      /* send heartbeats while waiting */
     int64_t       next_hb;
     int           counts[64];   /* messages seen, by body case */
+    int64_t       last_hb_rx;   /* when the worker's last heartbeat arrived (0: none yet) */
+    int64_t       max_hb_gap;   /* longest wait between two of its heartbeats */
     pthread_t     th;
     atomic_int    stop;
     worker_config cfg;
@@ -148,6 +150,11 @@ static Ganq__V1__Envelope *fb_recv(fb *f, int timeout_ms)
         zmq_msg_close(&id);
         zmq_msg_close(&body);
         if (env->body_case < 64) f->counts[env->body_case]++;
+        if (env->body_case == GANQ__V1__ENVELOPE__BODY_HEARTBEAT) {
+            int64_t t = gq_mono_ms();
+            if (f->last_hb_rx && t - f->last_hb_rx > f->max_hb_gap) f->max_hb_gap = t - f->last_hb_rx;
+            f->last_hb_rx = t;
+        }
         return env;
     }
 }
@@ -370,6 +377,7 @@ static void test_heartbeats_during_slow_task(void **st)
     fb_start(&f, &flt, 0);
     wk_msg_free(fb_register(&f));
     int hb0 = f.counts[GANQ__V1__ENVELOPE__BODY_HEARTBEAT];
+    f.max_hb_gap = 0;
     int64_t t0 = gq_mono_ms();
     task_args a = { .job_id = "job-hb", .task_id = 1, .start = 0, .end = 6, .count = 6,
                     .n_trunc = 3, .trunc = { 0.25, 0.5, 1.0 } };
@@ -380,6 +388,10 @@ static void test_heartbeats_during_slow_task(void **st)
     /* three batches of 200 ms: >= 600 ms of task, heartbeats every 50 ms meanwhile */
     assert_true(took >= 600);
     assert_true(hbs >= (int)(took / HB_MS) / 2);
+    /* never close to the broker's liveness limit (3 x 50 ms) */
+    assert_true(f.max_hb_gap < 3 * HB_MS);
+    printf("heartbeats: %d in %lld ms of task, longest gap %lld ms (interval %d ms)\n", hbs,
+           (long long)took, (long long)f.max_hb_gap, HB_MS);
     assert_int_equal(f.counts[GANQ__V1__ENVELOPE__BODY_PROGRESS], 3);
     assert_int_equal(d->done->n_outputs, 6);
     wk_msg_free(d);
