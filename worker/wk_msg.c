@@ -1,10 +1,14 @@
-/* wk_msg.c: building and parsing the worker's protocol messages with protobuf-c (see
- * wk_msg.h). Builders assemble messages on the stack from borrowed strings and pack them;
- * nothing here keeps state. */
+/* wk_msg.c: building and parsing the worker's protocol messages through the shared codec
+ * (proto/wire/wire.h), which validates every message both ways (see wk_msg.h). Builders
+ * assemble messages on the stack from borrowed strings and encode them; nothing here keeps
+ * state. */
 #include "worker/wk_msg.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "proto/base/gq_log.h"
+#include "proto/wire/wire.h"
 
 void wk_bytes_release(wk_bytes *b)
 {
@@ -15,16 +19,18 @@ void wk_bytes_release(wk_bytes *b)
 
 int wk_msg_pack(Ganq__V1__Envelope *env, wk_bytes *out)
 {
-    env->version = GANQ__V1__CONSTANTS__PROTOCOL_VERSION;
-    size_t n = ganq__v1__envelope__get_packed_size(env);
-    out->data = malloc(n ? n : 1);
+    gq_error e;
+    gq_error_clear(&e);
+    out->data = NULL;
     out->len = 0;
-    if (!out->data) return GQ_ENOMEM;
-    out->len = ganq__v1__envelope__pack(env, out->data);
-    return 0;
+    int rc = wire_encode(env, &out->data, &out->len, &e);
+    if (rc != 0)
+        gq_err("internal: %s message not encoded: %s", wire_body_name(env->body_case),
+               gq_error_str(&e, rc));
+    return rc;
 }
 
-/* protobuf-c wants char * for strings it only reads. */
+/* The generated message structs take char * for strings that are only read. */
 static char *s(const char *p) { return (char *)(p ? p : ""); }
 
 /* Fill n RunningTask messages (and the pointer array) from running[]. */
@@ -187,40 +193,15 @@ int wk_msg_error(Ganq__V1__ErrorCode code, const char *field, const char *messag
 
 int wk_msg_unpack(const void *data, size_t len, Ganq__V1__Envelope **env, gq_error *err)
 {
-    *env = ganq__v1__envelope__unpack(NULL, len, data);
-    if (!*env) return gq_fail(err, GQ_EFORMAT, "message of %zu bytes does not decode", len);
-    if ((*env)->version != GANQ__V1__CONSTANTS__PROTOCOL_VERSION)
-        return gq_fail(err, GQ_EVERSION, "version: %u is not supported (want %d)",
-                       (*env)->version, GANQ__V1__CONSTANTS__PROTOCOL_VERSION);
-    if ((*env)->body_case == GANQ__V1__ENVELOPE__BODY__NOT_SET) {
-        wk_msg_free(*env);
-        *env = NULL;
-        return gq_fail(err, GQ_EFORMAT, "body: message has none");
-    }
-    return 0;
+    return wire_decode(data, len, env, NULL, err);
 }
 
 void wk_msg_free(Ganq__V1__Envelope *env)
 {
-    if (env) ganq__v1__envelope__free_unpacked(env, NULL);
+    wire_free(env);
 }
 
 const char *wk_msg_name(const Ganq__V1__Envelope *env)
 {
-    switch (env->body_case) {
-    case GANQ__V1__ENVELOPE__BODY_HELLO: return "hello";
-    case GANQ__V1__ENVELOPE__BODY_HELLO_ACK: return "hello_ack";
-    case GANQ__V1__ENVELOPE__BODY_CREDIT: return "credit";
-    case GANQ__V1__ENVELOPE__BODY_TASK: return "task";
-    case GANQ__V1__ENVELOPE__BODY_PROGRESS: return "progress";
-    case GANQ__V1__ENVELOPE__BODY_DONE: return "done";
-    case GANQ__V1__ENVELOPE__BODY_FAILED: return "failed";
-    case GANQ__V1__ENVELOPE__BODY_CANCEL_TASK: return "cancel_task";
-    case GANQ__V1__ENVELOPE__BODY_HEARTBEAT: return "heartbeat";
-    case GANQ__V1__ENVELOPE__BODY_RECONNECT: return "reconnect";
-    case GANQ__V1__ENVELOPE__BODY_GOODBYE: return "goodbye";
-    case GANQ__V1__ENVELOPE__BODY_ERROR: return "error";
-    case GANQ__V1__ENVELOPE__BODY__NOT_SET: return "empty";
-    default: return "client message";
-    }
+    return wire_body_name(env->body_case);
 }

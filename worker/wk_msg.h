@@ -1,9 +1,10 @@
 /* wk_msg.h: the worker's messages to and from the broker, built and parsed in one place.
  *
- * This is the only worker file that calls protobuf-c: when the shared codec
- * (proto/wire/wire.h) lands, these functions switch to it without their callers changing.
- * Every builder returns a packed Envelope (version = PROTOCOL_VERSION) in a wk_bytes that
- * the caller owns (wk_bytes_release). Builders return 0 or GQ_ENOMEM.
+ * A thin layer over the shared codec (proto/wire/wire.h): every message is validated by
+ * wire_encode before it leaves and by wire_decode when it arrives. Every builder returns an
+ * encoded Envelope (version = PROTOCOL_VERSION) in a wk_bytes that the caller owns
+ * (wk_bytes_release). Builders return 0, GQ_ENOMEM, or the wire_encode error (logged) when
+ * a field is out of the protocol's limits.
  */
 #ifndef GQ_WK_MSG_H
 #define GQ_WK_MSG_H
@@ -29,7 +30,7 @@ typedef struct wk_running {
     uint64_t    images_done;
 } wk_running;
 
-/* Pack any envelope (its version is set here). */
+/* Encode any envelope (its version is set here). */
 int wk_msg_pack(Ganq__V1__Envelope *env, wk_bytes *out);
 
 /* Hello: models are borrowed ModelInfo messages; running may be NULL when n_running is 0. */
@@ -49,9 +50,9 @@ int wk_msg_goodbye(const wk_running *returned, size_t n, wk_bytes *out);
 int wk_msg_error(Ganq__V1__ErrorCode code, const char *field, const char *message,
                  wk_bytes *out);
 
-/* Decode one frame. OUT: *env (free with wk_msg_free) on success, NULL on failure.
- * Returns 0, GQ_EFORMAT (does not decode, or no body), GQ_EVERSION (another protocol
- * version: *env is still returned so the caller can answer). */
+/* Decode and validate one frame (wire_decode). OUT: *env (free with wk_msg_free) on
+ * success, NULL on failure. Returns 0, GQ_EFORMAT (does not decode, no body), GQ_EVERSION
+ * (another protocol version), GQ_EINVAL (a field out of range: err names it), GQ_ENOMEM. */
 int  wk_msg_unpack(const void *data, size_t len, Ganq__V1__Envelope **env, gq_error *err);
 void wk_msg_free(Ganq__V1__Envelope *env);
 

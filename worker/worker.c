@@ -38,6 +38,7 @@
 
 #include "proto/base/gq_log.h"
 #include "proto/base/gq_time.h"
+#include "proto/wire/wire.h"
 #include "worker/wk_backoff.h"
 #include "worker/wk_credit.h"
 #include "worker/wk_exec.h"
@@ -424,12 +425,14 @@ static void on_broker_msg(wstate *w, const void *data, size_t len, gq_error *err
     if (rc == GQ_EVERSION) {
         gq_warn("broker message ignored: %s", e.msg);
         reply_error(w, GANQ__V1__ERROR_CODE__ERR_VERSION, "version", e.msg);
-        wk_msg_free(env);
         return;
     }
     if (rc != 0) {
-        gq_warn("garbled message from broker %s ignored: %s", w->cfg->broker, e.msg);
-        reply_error(w, GANQ__V1__ERROR_CODE__ERR_MALFORMED, "", e.msg);
+        char field[128];
+        gq_warn("bad message from broker %s ignored: %s", w->cfg->broker, gq_error_str(&e, rc));
+        reply_error(w, rc == GQ_EINVAL ? GANQ__V1__ERROR_CODE__ERR_INVALID
+                                       : GANQ__V1__ERROR_CODE__ERR_MALFORMED,
+                    wire_error_field(&e, field, sizeof field), gq_error_str(&e, rc));
         return;
     }
     int64_t now = gq_mono_ms();

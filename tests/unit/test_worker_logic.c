@@ -1,6 +1,6 @@
 /* test_worker_logic.c: the worker's pure logic: batching by truncation (wk_batch), the
  * reconnect backoff schedule (wk_backoff), credit accounting (wk_credit) and the protocol
- * messages it builds and parses (wk_msg). No sockets, no engine. */
+ * messages it builds and parses (wk_msg, over proto/wire). No sockets, no engine. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 #include "worker/wk_backoff.h"
 #include "worker/wk_batch.h"
 #include "worker/wk_credit.h"
+#include "proto/wire/wire.h"
 #include "worker/wk_msg.h"
 
 /* ---- batching ---- */
@@ -143,6 +144,8 @@ static void test_credit_accounting(void **st)
 
 /* ---- messages ---- */
 
+#define SHA_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 static Ganq__V1__Envelope *roundtrip(wk_bytes *b)
 {
     Ganq__V1__Envelope *env = NULL;
@@ -161,7 +164,7 @@ static void test_msg_hello(void **st)
     Ganq__V1__ModelInfo mi = GANQ__V1__MODEL_INFO__INIT;
     char *names[2] = { "cat", "dog" };
     mi.name = "testcard";
-    mi.sha256 = "ab";
+    mi.sha256 = SHA_A;
     mi.family = "testcard";
     mi.resolution = 64;
     mi.num_classes = 2;
@@ -212,7 +215,7 @@ static void test_msg_task_messages(void **st)
     r.path = "000001.png";
     r.images = 1;
     r.bytes = 321;
-    r.sha256 = "ff";
+    r.sha256 = SHA_A;
     r.first_index = 1;
     Ganq__V1__OutputRecord *rp[1] = { &r };
     assert_int_equal(wk_msg_done("j", 3, 2, rp, 1, &b), 0);
@@ -267,7 +270,7 @@ static void test_msg_unpack_rejects(void **st)
     const uint8_t junk[] = { 0xff, 0xff, 0xff, 0xff, 0x0f };
     assert_int_equal(wk_msg_unpack(junk, sizeof junk, &env, &e), -5);   /* GQ_EFORMAT */
     assert_null(env);
-    assert_non_null(strstr(e.msg, "does not decode"));
+    assert_true(e.msg[0] != 0);
 
     /* a version-2 heartbeat: decoded, but flagged so the caller can answer ERR_VERSION */
     Ganq__V1__Heartbeat h = GANQ__V1__HEARTBEAT__INIT;
@@ -275,21 +278,37 @@ static void test_msg_unpack_rejects(void **st)
     out.body_case = GANQ__V1__ENVELOPE__BODY_HEARTBEAT;
     out.heartbeat = &h;
     out.version = 2;
-    uint8_t buf[64];
-    size_t n = ganq__v1__envelope__pack(&out, buf);
+    uint8_t *buf;
+    size_t n;
+    assert_int_equal(wire_encode_raw(&out, &buf, &n), 0);
     gq_error_clear(&e);
     assert_int_equal(wk_msg_unpack(buf, n, &env, &e), -13);             /* GQ_EVERSION */
-    assert_non_null(env);
+    assert_null(env);
     assert_non_null(strstr(e.msg, "version"));
-    wk_msg_free(env);
+    free(buf);
 
     /* version 1 but no body */
     Ganq__V1__Envelope empty = GANQ__V1__ENVELOPE__INIT;
     empty.version = 1;
-    n = ganq__v1__envelope__pack(&empty, buf);
+    assert_int_equal(wire_encode_raw(&empty, &buf, &n), 0);
     gq_error_clear(&e);
-    assert_int_equal(wk_msg_unpack(buf, n, &env, &e), -5);
+    assert_true(wk_msg_unpack(buf, n, &env, &e) < 0);
     assert_null(env);
+    free(buf);
+
+    /* a Task whose range is out of the protocol's limits never reaches the executor */
+    Ganq__V1__Task t = GANQ__V1__TASK__INIT;
+    Ganq__V1__Envelope te = GANQ__V1__ENVELOPE__INIT;
+    te.version = 1;
+    te.body_case = GANQ__V1__ENVELOPE__BODY_TASK;
+    te.task = &t;
+    t.job_id = "";
+    assert_int_equal(wire_encode_raw(&te, &buf, &n), 0);
+    gq_error_clear(&e);
+    assert_true(wk_msg_unpack(buf, n, &env, &e) < 0);
+    assert_null(env);
+    assert_non_null(strstr(e.msg, "task"));
+    free(buf);
 }
 
 int main(void)

@@ -4,7 +4,9 @@
  * the files), DONE without regenerating when the files exist, heartbeats while a slow task
  * runs, reconnect after broker silence (re-HELLO listing the running task, then DONE),
  * Reconnect, CancelTask, model sha256 mismatch, fault-injected failures, garbled broker
- * frames, and stop with a grace period (Goodbye returning the task). */
+ * frames, stop with a grace period (Goodbye returning the task), a models dir (a small
+ * crafted BigGAN file offered and run, a broken file skipped), and the crash fault hook
+ * (in a forked child talking to the fake broker over ipc://). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +22,12 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+
 #include "proto/base/gq_time.h"
+#include "proto/wire/wire.h"
+#include "tests/unit/helpers/engine_files.h"
 #include "storage/out/out.h"
 #include "worker/wk_msg.h"
 #include "worker/worker.h"
@@ -36,6 +43,8 @@ typedef struct fb {
     int           send_hb;      /* send heartbeats while waiting */
     int64_t       next_hb;
     int           counts[64];   /* messages seen, by body case */
+    int64_t       last_hb_rx;   /* when the worker's last heartbeat arrived (0: none yet) */
+    int64_t       max_hb_gap;   /* longest wait between two of its heartbeats */
     pthread_t     th;
     atomic_int    stop;
     worker_config cfg;
@@ -53,7 +62,7 @@ static void *worker_thread(void *arg)
 
 static int counter;
 
-static void fb_start(fb *f, const worker_faults *faults, int grace_ms)
+static void fb_start_dir(fb *f, const worker_faults *faults, int grace_ms, const char *models)
 {
     memset(f, 0, sizeof f[0]);
     f->ctx = zmq_ctx_new();
@@ -73,11 +82,17 @@ static void fb_start(fb *f, const worker_faults *faults, int grace_ms)
     f->cfg.engine_threads = 1;
     f->cfg.encoder_threads = 1;
     f->cfg.grace_ms = grace_ms;
+    f->cfg.models_dir = models;
     f->cfg.stop = &f->stop;
     if (faults) f->cfg.faults = *faults;
     f->send_hb = 1;
     gq_error_clear(&f->err);
     assert_int_equal(pthread_create(&f->th, NULL, worker_thread, f), 0);
+}
+
+static void fb_start(fb *f, const worker_faults *faults, int grace_ms)
+{
+    fb_start_dir(f, faults, grace_ms, NULL);
 }
 
 static void fb_send(fb *f, Ganq__V1__Envelope *env)
@@ -135,6 +150,11 @@ static Ganq__V1__Envelope *fb_recv(fb *f, int timeout_ms)
         zmq_msg_close(&id);
         zmq_msg_close(&body);
         if (env->body_case < 64) f->counts[env->body_case]++;
+        if (env->body_case == GANQ__V1__ENVELOPE__BODY_HEARTBEAT) {
+            int64_t t = gq_mono_ms();
+            if (f->last_hb_rx && t - f->last_hb_rx > f->max_hb_gap) f->max_hb_gap = t - f->last_hb_rx;
+            f->last_hb_rx = t;
+        }
         return env;
     }
 }
@@ -198,12 +218,13 @@ typedef struct task_args {
     const char *sha256;
     int         n_trunc;
     double      trunc[4];
+    int32_t     class_b;       /* second class id (0 = 3) */
 } task_args;
 
 static void fb_task(fb *f, const task_args *a)
 {
     Ganq__V1__JobSpec s = GANQ__V1__JOB_SPEC__INIT;
-    int32_t cls[2] = { 0, 3 };
+    int32_t cls[2] = { 0, a->class_b ? a->class_b : 3 };
     double tr[4];
     memcpy(tr, a->trunc, sizeof tr);
     s.kind = GANQ__V1__JOB_KIND__KIND_GENERATE;
@@ -356,6 +377,7 @@ static void test_heartbeats_during_slow_task(void **st)
     fb_start(&f, &flt, 0);
     wk_msg_free(fb_register(&f));
     int hb0 = f.counts[GANQ__V1__ENVELOPE__BODY_HEARTBEAT];
+    f.max_hb_gap = 0;
     int64_t t0 = gq_mono_ms();
     task_args a = { .job_id = "job-hb", .task_id = 1, .start = 0, .end = 6, .count = 6,
                     .n_trunc = 3, .trunc = { 0.25, 0.5, 1.0 } };
@@ -366,6 +388,10 @@ static void test_heartbeats_during_slow_task(void **st)
     /* three batches of 200 ms: >= 600 ms of task, heartbeats every 50 ms meanwhile */
     assert_true(took >= 600);
     assert_true(hbs >= (int)(took / HB_MS) / 2);
+    /* never close to the broker's liveness limit (3 x 50 ms) */
+    assert_true(f.max_hb_gap < 3 * HB_MS);
+    printf("heartbeats: %d in %lld ms of task, longest gap %lld ms (interval %d ms)\n", hbs,
+           (long long)took, (long long)f.max_hb_gap, HB_MS);
     assert_int_equal(f.counts[GANQ__V1__ENVELOPE__BODY_PROGRESS], 3);
     assert_int_equal(d->done->n_outputs, 6);
     wk_msg_free(d);
@@ -480,11 +506,11 @@ static void test_cancel_mismatch_and_faults(void **st)
     assert_non_null(strstr(x->failed->reason, "biggan-deep-128"));
     wk_msg_free(x);
 
-    /* a spec the plan rejects: not retryable, the plan's message passed on */
+    /* a spec the plan rejects (a class the model lacks; the wire layer cannot know):
+     * not retryable, the plan's message passed on */
     b.task_id = 6;
     b.model = NULL;
-    b.trunc[0] = 0.0;
-    b.count = 0;
+    b.class_b = 50;
     fb_task(&f, &b);
     x = fb_expect(&f, GANQ__V1__ENVELOPE__BODY_FAILED, 5000);
     assert_int_equal(x->failed->task_id, 6);
@@ -503,9 +529,11 @@ static void test_cancel_mismatch_and_faults(void **st)
     v2.body_case = GANQ__V1__ENVELOPE__BODY_HEARTBEAT;
     v2.heartbeat = &hb;
     v2.version = 2;
-    uint8_t buf[32];
-    size_t n = ganq__v1__envelope__pack(&v2, buf);
+    uint8_t *buf;
+    size_t n;
+    assert_int_equal(wire_encode_raw(&v2, &buf, &n), 0);
     fb_send_raw(&f, buf, n);
+    free(buf);
     x = fb_expect(&f, GANQ__V1__ENVELOPE__BODY_ERROR, 2000);
     assert_int_equal(x->error->code, GANQ__V1__ERROR_CODE__ERR_VERSION);
     wk_msg_free(x);
@@ -575,6 +603,118 @@ static void test_stop_gives_back_after_grace(void **st)
     zmq_ctx_term(f.ctx);
 }
 
+static void test_models_dir(void **st)
+{
+    (void)st;
+    const char *tmp = getenv("GANQ_TMP");
+    char dir[512], path[640];
+    snprintf(dir, sizeof dir, "%s/wk-models-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    char *hdr;
+    uint8_t *data;
+    size_t dlen, flen;
+    assert_int_equal(ef_build("biggan", EF_ARCH_BIGGAN32, "F32", 5, &hdr, &data, &dlen), 0);
+    uint8_t *file = ef_image(hdr, data, dlen, &flen);
+    assert_non_null(file);
+    snprintf(path, sizeof path, "%s/tiny.safetensors", dir);
+    assert_int_equal(ef_write(path, file, flen), 0);
+    free(hdr);
+    free(data);
+    free(file);
+    snprintf(path, sizeof path, "%s/broken.safetensors", dir);
+    assert_int_equal(ef_write(path, "not a model", 11), 0);
+    snprintf(path, sizeof path, "%s/notes.txt", dir);
+    assert_int_equal(ef_write(path, "ignored", 7), 0);
+
+    fb f;
+    fb_start_dir(&f, NULL, 0, dir);
+    Ganq__V1__Envelope *h = fb_register(&f);
+    assert_int_equal(h->hello->n_models, 2);   /* testcard + tiny; broken skipped */
+    const Ganq__V1__ModelInfo *m = h->hello->models[1];
+    assert_string_equal(h->hello->models[0]->name, "testcard");
+    assert_string_equal(m->name, "tiny");
+    assert_string_equal(m->family, "biggan");
+    assert_int_equal(m->resolution, 32);
+    assert_int_equal(m->num_classes, 10);
+    assert_int_equal(m->n_class_names, 10);
+    assert_false(m->standing_stats);
+    char sha[65];
+    snprintf(sha, sizeof sha, "%s", m->sha256);
+    wk_msg_free(h);
+
+    task_args a = { .job_id = "job-m", .task_id = 1, .start = 0, .end = 4, .count = 4,
+                    .model = "tiny", .sha256 = sha, .n_trunc = 1, .trunc = { 0.8 } };
+    fb_task(&f, &a);
+    Ganq__V1__Envelope *d = fb_expect(&f, GANQ__V1__ENVELOPE__BODY_DONE, 20000);
+    assert_int_equal(d->done->n_outputs, 4);
+    check_records(&f, d->done);
+    wk_msg_free(d);
+    fb_stop(&f, 0);
+}
+
+/* GANQ_FAULT_CRASH_AFTER_IMAGES: the worker (in a child process) aborts mid-task, after
+ * PROGRESS for its first batch and before any DONE. */
+static void test_crash_fault(void **st)
+{
+    (void)st;
+    const char *tmp = getenv("GANQ_TMP");
+    char sockdir[256], ep[300];
+    snprintf(sockdir, sizeof sockdir, "%s/wk-ipc-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(sockdir));
+    snprintf(ep, sizeof ep, "ipc://%s/b.sock", sockdir);
+    fb f;
+    memset(&f, 0, sizeof f);
+    f.ctx = zmq_ctx_new();
+    f.router = zmq_socket(f.ctx, ZMQ_ROUTER);
+    assert_int_equal(zmq_bind(f.router, ep), 0);
+    int linger = 0;
+    zmq_setsockopt(f.router, ZMQ_LINGER, &linger, sizeof linger);
+    snprintf(f.out_dir, sizeof f.out_dir, "%s/out", sockdir);
+    f.send_hb = 1;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* child: a fresh context, never the parent's */
+        static atomic_int stop;
+        worker_config c;
+        worker_config_init(&c);
+        c.broker = ep;
+        c.name = "crasher";
+        c.engine_threads = 1;
+        c.encoder_threads = 1;
+        c.stop = &stop;
+        c.faults.crash_after_images = 3;
+        c.faults.slow_ms = 50;
+        gq_error e;
+        gq_error_clear(&e);
+        worker_run(&c, &e);
+        _exit(3);   /* not reached when the fault works */
+    }
+    wk_msg_free(fb_register(&f));
+    /* three truncations: batches of 2; the crash comes with the second batch (4 >= 3) */
+    task_args a = { .job_id = "job-x", .task_id = 1, .start = 0, .end = 6, .count = 6,
+                    .n_trunc = 3, .trunc = { 0.3, 0.6, 0.9 } };
+    fb_task(&f, &a);
+    int status = 0;
+    int64_t until = gq_mono_ms() + 10000;
+    pid_t r = 0;
+    while ((r = waitpid(pid, &status, WNOHANG)) == 0 && gq_mono_ms() < until) {
+        Ganq__V1__Envelope *env = fb_recv(&f, 20);
+        wk_msg_free(env);
+    }
+    if (r == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        fail_msg("the worker did not crash within 10 s");
+    }
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGABRT);
+    assert_int_equal(f.counts[GANQ__V1__ENVELOPE__BODY_PROGRESS], 1);
+    assert_int_equal(f.counts[GANQ__V1__ENVELOPE__BODY_DONE], 0);
+    zmq_close(f.router);
+    zmq_ctx_term(f.ctx);
+}
+
 static void test_bad_config(void **st)
 {
     (void)st;
@@ -614,6 +754,8 @@ int main(void)
         cmocka_unit_test(test_reconnect_relists_running_task),
         cmocka_unit_test(test_cancel_mismatch_and_faults),
         cmocka_unit_test(test_stop_gives_back_after_grace),
+        cmocka_unit_test(test_models_dir),
+        cmocka_unit_test(test_crash_fault),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
