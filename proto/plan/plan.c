@@ -239,7 +239,8 @@ static int resolve_output(plan *p, const Ganq__V1__JobSpec *s, gq_error *err)
     if (l == GANQ__V1__LAYOUT__LAYOUT_WDS && f != GANQ__V1__OUTPUT_FORMAT__FORMAT_WDS)
         return gq_fail(err, GQ_EINVAL, "layout: wds needs format wds, not %s", format_name(f));
     if (f == GANQ__V1__OUTPUT_FORMAT__FORMAT_NPZ && l != GANQ__V1__LAYOUT__LAYOUT_FLAT)
-        return gq_fail(err, GQ_EINVAL, "layout: format npz writes flat files only");
+        return gq_fail(err, GQ_EINVAL, "layout: npz containers are flat files (layout flat); "
+                       "imagefolder is for png or jpeg");
     if (l == GANQ__V1__LAYOUT__LAYOUT_IMAGEFOLDER && !gen_syn)
         return gq_fail(err, GQ_EINVAL, "layout: imagefolder is for generate and synthesize, "
                        "not %s", kind_name(kind));

@@ -24,6 +24,13 @@
  *                 z = noise(seed_x, 0) scaled by truncations[0]; z = (1-a)*z_a + a*z_b in
  *                 float. INTERP_Z keeps class_a; INTERP_CLASS keeps z_a; default BOTH.
  *
+ * Validation (plan_init; each message starts with the field: "truncations: 1.5 is outside
+ * (0, 1] ..."): class ids in [0, num_classes), at least one (class_a/class_b for
+ * interpolate); truncations finite, in (0, 1] for standing-statistics models and (0, 2]
+ * otherwise, at most PLAN_MAX_TRUNCATIONS, distinct for a sweep, one for interpolate;
+ * count / per_class x classes / per_value x values in 1..PLAN_MAX_IMAGES (overflow-safe);
+ * steps 2..PLAN_MAX_STEPS; val_fraction in [0, 1); png_level -1..9; jpeg_quality 0..100;
+ * shard_size <= PLAN_MAX_SHARD; enums in range; formats and layouts as below.
  * Defaults resolved by plan_init: truncation 1.0 when none is given (not for sweep);
  * format PNG; layout WDS for format WDS, IMAGEFOLDER for synthesize png/jpeg, else FLAT.
  * Compatibility: NPZ and WDS only for generate/synthesize, and they need shard_size >= 1

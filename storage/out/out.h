@@ -2,10 +2,21 @@
  * job-level products (manifest, labels, sheets, sweep summary) through out_finalize_job().
  *
  * The atomic rule: every file is written to a temporary name in the same directory
- * (".<name>.tmp.<pid>.<rand>"), fsync'd, renamed into place, and the directory fsync'd. A file
- * under its final name is therefore always complete; a re-executed task rewrites identical
- * bytes under the same deterministic name. Encoders are pure functions of the pixels and the
- * options (fixed zlib/libjpeg settings), so the bytes are identical on every machine.
+ * (".<name>.tmp.<pid>.<n>"), fsync'd, renamed into place, and the directory fsync'd (a task
+ * writer fsyncs each directory once, at commit). A file under its final name is therefore
+ * always complete; a re-executed task produces identical bytes under the same deterministic
+ * name and leaves an identical file untouched. Encoders are pure functions of the pixels and
+ * the options, so the bytes are identical on every machine with the same libpng/zlib/
+ * libjpeg-turbo: PNG 8-bit RGB, no interlace, no time/text chunks, zlib level as given,
+ * filter NONE at level 0 else adaptive; JPEG baseline, 4:4:4 (no chroma subsampling), islow
+ * DCT, optimised Huffman tables, JFIF header, quality as given (spec default 95).
+ *
+ * Container formats (written by the task writer at commit, see out_container.c):
+ *   NPZ  zip, stored, fixed 1980-01-01 times: x.npy uint8 (N, H, W, 3) and y.npy int64 (N,)
+ *        class ids, .npy v1.0 with 64-aligned headers (numpy.load reads it).
+ *   WDS  POSIX ustar, mode 0644, mtime 0, uid/gid 0; per sample, in index order,
+ *        <key>.png|jpg, <key>.cls (the class id as decimal text, no newline) and <key>.json
+ *        {"class", "class_name", "seed", "index", "truncation"[, "split"]}; two zero blocks.
  *
  * Errors: GQ_ENOSPC (disk full: nothing left under a final name), GQ_EIO (with path in err),
  * GQ_EINVAL (bad options, e.g. jpeg quality outside 1..100).

@@ -1,7 +1,8 @@
 """test_e2e_real_model: the job kinds on a small real BigGAN-deep model, end to end.
 
 Makes a random biggan-deep 128 checkpoint at channel width 8 in the published layout
-(ops/reference/make_checkpoint.py) and converts it (ops/convert-weights), then runs a
+(ops/reference/make_checkpoint.py) and converts it (ops/convert-weights), cached under
+build/test-cache keyed by the hash of those sources, then runs a
 broker and two workers offering it (--models) and checks, read back with PIL / tarfile:
 generate png, synthesize as WebDataset shards with jpeg inside, a sweep (summary), an
 interpolation (strip), that images are real renders (not flat, 128x128, differ by class),
@@ -12,6 +13,7 @@ batch size) moves pixels. Skips when torch is missing.
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -32,16 +34,42 @@ T = os.environ.get("GANQ_TMP") or __import__("tempfile").mkdtemp(prefix="ganq-e2
 os.environ["GANQ_TMP"] = T
 models = os.path.join(T, "models")
 os.makedirs(models, exist_ok=True)
-src = os.path.join(T, "deepsrc")
 model = os.path.join(models, "deep8.safetensors")
-for argv in ([PY, os.path.join(E.ROOT, "ops", "reference", "make_checkpoint.py"), "--family",
-              "biggan-deep", "--resolution", "128", "--ch", "8", "--out", src],
-             [PY, os.path.join(E.ROOT, "ops", "convert-weights"), "--from", "biggan-deep", src,
-              "--out", model]):
-    r = subprocess.run(argv, capture_output=True, text=True)
-    if r.returncode != 0:
-        print(r.stdout, r.stderr)
-        raise SystemExit("FAIL: %s exited %d" % (argv[1], r.returncode))
+
+
+def source_key():
+    """Hash of the generator and converter sources: the cached model is rebuilt when they
+    change."""
+    import hashlib
+    h = hashlib.sha256()
+    for d in ("ops/reference", "ops/convert"):
+        for f in sorted(os.listdir(os.path.join(E.ROOT, d))):
+            if f.endswith(".py"):
+                with open(os.path.join(E.ROOT, d, f), "rb") as fp:
+                    h.update(f.encode() + fp.read())
+    with open(os.path.join(E.ROOT, "ops", "convert-weights"), "rb") as fp:
+        h.update(fp.read())
+    return h.hexdigest()[:16]
+
+
+# making the checkpoint costs most of this test's time: keep one under build/ (ignored by
+# git), keyed by the sources that make it
+cache = os.path.join(E.ROOT, "build", "test-cache", "deep8-%s.safetensors" % source_key())
+if os.path.isfile(cache):
+    shutil.copyfile(cache, model)
+else:
+    src = os.path.join(T, "deepsrc")
+    for argv in ([PY, os.path.join(E.ROOT, "ops", "reference", "make_checkpoint.py"),
+                  "--family", "biggan-deep", "--resolution", "128", "--ch", "8", "--out", src],
+                 [PY, os.path.join(E.ROOT, "ops", "convert-weights"), "--from", "biggan-deep",
+                  src, "--out", model]):
+        r = subprocess.run(argv, capture_output=True, text=True)
+        if r.returncode != 0:
+            print(r.stdout, r.stderr)
+            raise SystemExit("FAIL: %s exited %d" % (argv[1], r.returncode))
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
+    shutil.copyfile(model, cache + ".tmp.%d" % os.getpid())
+    os.replace(cache + ".tmp.%d" % os.getpid(), cache)
 
 c = E.Cluster(workers=2, worker_args=["--models", models])
 failures = []

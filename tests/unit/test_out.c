@@ -207,7 +207,11 @@ static void test_atomic_write(void **st)
     }
 }
 
-/* ENOSPC on a real tiny tmpfs, in a child with its own mount namespace. */
+static Ganq__V1__JobSpec job(const char *dir, uint64_t count);
+static const char *names4[4];
+
+/* ENOSPC on a real tiny tmpfs, in a child with its own mount namespace: a plain atomic write
+ * and a task writer filling the disk. */
 static void test_enospc(void **st)
 {
     (void)st;
@@ -244,6 +248,43 @@ static void test_enospc(void **st)
             _exit(13);
         if (count_entries(mnt, "small.bin") != 1)
             _exit(14);
+        /* a task writer filling the disk: GQ_ENOSPC, complete files only, no temporaries */
+        {
+            char jd[700];
+            Ganq__V1__JobSpec s = job(jd, 40);
+            plan *p = NULL;
+            plan_model m = {4, names4, 8, 1};
+            out_task_options o = {&s, NULL, 0, 40, 2};
+            out_task *t;
+            Ganq__V1__OutputRecord **r;
+            size_t n;
+            int rc2 = 0;
+            snprintf(jd, sizeof jd, "%s/job", mnt);
+            gq_error_clear(&e);
+            if (plan_init(&s, &m, &p, &e) != 0)
+                _exit(20);
+            o.plan = p;
+            if (out_task_open(&o, &t, &e) != 0)
+                _exit(21);
+            for (uint64_t i = 0; i < 40 && rc2 == 0; i++) {
+                uint8_t *px = malloc(64 * 64 * 3);
+                uint32_t x = (uint32_t)i * 2654435761u + 7;
+                for (int k = 0; k < 64 * 64 * 3; k++) {   /* incompressible: ~12 KiB a png */
+                    x = x * 1664525u + 1013904223u;
+                    px[k] = (uint8_t)(x >> 24);
+                }
+                rc2 = out_task_add(t, &i, 1, px, 64, 64, &e);
+                free(px);
+            }
+            if (rc2 == 0)
+                rc2 = out_task_commit(t, &r, &n, &e);
+            out_task_free(t);
+            if (rc2 != GQ_ENOSPC)
+                _exit(22);
+            if (count_entries(jd, ".tmp.") != 0)
+                _exit(23);
+            plan_free(p);
+        }
         _exit(0);
     }
     assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -273,7 +314,7 @@ static void test_sha256(void **st)
 }
 
 /* ---- output dir rules ---- */
-static const char *names4[] = {"a", "b", "c", "d"};
+static const char *names4[4] = {"a", "b", "c", "d"};
 static int32_t ids[2] = {0, 2};
 static double tr[1] = {0.5};
 
