@@ -668,7 +668,8 @@ static int worker_gone(broker *b, session *s, const char *why, gq_error *err)
     if ((rc = store_worker_set_state(b->st, s->id, "dead", now, err)) < 0)
         return rc;
     rc = store_event(b->st, now, "worker_dead", NULL, -1, s->id, why, err);
-    gq_warn("worker %s (%s) is gone: %s; %zu task(s) requeued", s->id, s->name, why, n);
+    gq_log(strcmp(why, "said goodbye") == 0 ? GQ_LOG_INFO : GQ_LOG_WARN,
+           "worker %s (%s) is gone: %s; %zu task(s) requeued", s->id, s->name, why, n);
     sess_remove(b, s);
     return rc;
 }
@@ -685,10 +686,11 @@ static int job_check_complete(broker *b, const char *job_id, gq_error *err)
     store_job_release(&j);
     if (state != STORE_JOB_RUNNING)
         return GQ_OK;
-    store_job_counts c;
-    if ((rc = store_job_counts_get(b->st, job_id, &c, err)) < 0)
+    int all = 0;
+    if ((rc = store_job_all_done(b->st, job_id, &all, err)) < 0)
         return rc;
-    if (c.done != total)
+    (void)total;
+    if (!all)
         return GQ_OK;
     for (size_t i = 0; i < b->nfins; i++)
         if (strcmp(b->fins[i]->job_id, job_id) == 0)
@@ -848,7 +850,8 @@ static int check_len(const char *s, size_t max, const char *field, gq_error *err
 
 static uint64_t default_task_size(const model_desc *m)
 {
-    if (!m->info || strcmp(m->info->family, "testcard") == 0)
+    if (!m->info || strcmp(m->info->family, "testcard") == 0 ||
+        strcmp(m->info->name, "testcard") == 0)
         return 1000;                      /* the test pattern is ~microseconds an image */
     uint32_t r = m->info->resolution;
     return r >= 512 ? 8 : r >= 256 ? 16 : 32;   /* seconds of CPU/GPU work per task */
@@ -927,18 +930,17 @@ static int submit(broker *b, Ganq__V1__JobSpec *spec, char job_id[STORE_ID_MAX],
     if ((rc = plan_init(spec, &m.pm, &p, err)) < 0)
         goto out;
     uint64_t n = plan_total(p);
-    uint64_t align = plan_task_align(p);
-    if (align == 0)
-        align = 1;
     uint64_t ts = spec->task_size ? spec->task_size : default_task_size(&m);
-    ts = (ts + align - 1) / align * align;
-    if ((n + ts - 1) / ts > MAX_TASKS_JOB) {   /* huge jobs: bigger tasks, not more rows */
-        ts = (n + MAX_TASKS_JOB - 1) / MAX_TASKS_JOB;
-        ts = (ts + align - 1) / align * align;
-    }
-    if (spec->task_size && ts != spec->task_size) {
-        rc = gq_fail(err, GQ_EINVAL, "submit.spec.task_size: %u must be a multiple of %" PRIu64
-                     " for this layout, at most %u tasks", spec->task_size, align, MAX_TASKS_JOB);
+    if (n / ts >= MAX_TASKS_JOB)   /* huge jobs: bigger tasks, not more rows */
+        ts = n / (MAX_TASKS_JOB / 2);
+    /* task boundaries come from the plan: rounded to the container size and clipped at
+     * container/split ends, so no task straddles an output container */
+    uint64_t count = 0;
+    for (uint64_t s = 0; s < n; s = plan_task_end(p, s, ts))
+        count++;
+    if (count > MAX_TASKS_JOB) {
+        rc = gq_fail(err, GQ_EINVAL, "submit.spec.task_size: %" PRIu64 " images per task "
+                     "make %" PRIu64 " tasks, above %u", ts, count, MAX_TASKS_JOB);
         goto out;
     }
     spec->task_size = (uint32_t)ts;
@@ -956,19 +958,20 @@ static int submit(broker *b, Ganq__V1__JobSpec *spec, char job_id[STORE_ID_MAX],
     snprintf(j.name, sizeof j.name, "%s", spec->name ? spec->name : "");
     j.priority = spec->priority;
     j.total = n;
-    j.tasks_total = (uint32_t)((n + ts - 1) / ts);
+    j.tasks_total = (uint32_t)count;
     j.max_attempts = spec->max_attempts;
     j.created_ms = gq_wall_ms();
     if ((rc = store_job_insert(b->st, &j, err)) < 0)
         goto out;
     uint64_t k = 0;
-    for (uint64_t s = 0; s < n; s += ts, k++) {
-        uint64_t e = s + ts < n ? s + ts : n;
+    for (uint64_t s = 0, e; s < n; s = e, k++) {
+        e = plan_task_end(p, s, ts);
         if ((rc = store_task_insert(b->st, j.id, k, s, e, err)) < 0)
             goto out;
     }
+    GQ_ASSERT(k == count);
     char detail[256];
-    snprintf(detail, sizeof detail, "%" PRIu64 " images in %u tasks of %" PRIu64, n,
+    snprintf(detail, sizeof detail, "%" PRIu64 " images in %u tasks of about %" PRIu64, n,
              j.tasks_total, ts);
     if ((rc = store_event(b->st, j.created_ms, "submit", j.id, -1, NULL, detail, err)) < 0)
         goto out;
@@ -1258,6 +1261,12 @@ static int on_hello(broker *b, const peer *p, Ganq__V1__Envelope *env, gq_error 
     /* A second Hello on the same connection: the old registration ends here; its tasks the
      * worker still lists are re-adopted below, the rest requeued. */
     session *old = sess_by_rid(b, p);
+    if (!old && h->name[0]) {
+        /* the same worker (by name, host:pid by default) on a new connection */
+        for (size_t i = 0; i < b->nsess && !old; i++)
+            if (strcmp(b->sess[i].name, h->name) == 0)
+                old = &b->sess[i];
+    }
     char old_id[STORE_ID_MAX] = "";
     if (old)
         snprintf(old_id, sizeof old_id, "%s", old->id);
@@ -1730,6 +1739,37 @@ static int timers(broker *b, gq_error *err)
     return rc;
 }
 
+/* A job submitted without a model sha256 (testcard before any worker registered) is pinned
+ * to the file of the first worker that takes one of its tasks, so every task of a job runs
+ * the same model and the stored spec says which. sha_out (65 bytes) receives it. */
+static int pin_model(broker *b, const char *job_id, const session *s, Ganq__V1__JobSpec *spec,
+                     char *sha_out, gq_error *err)
+{
+    const char *sha = NULL;
+    for (size_t i = 0; i < s->nmodels && !sha; i++)
+        if (strcmp(s->models[i].name, spec->model) == 0)
+            sha = s->models[i].sha256;
+    GQ_ASSERT(sha);   /* sched_pick only chose this job because the worker has the model */
+    char *d = strdup(sha);
+    if (!d)
+        return gq_fail(err, GQ_ENOMEM, "dispatch: out of memory");
+    if (spec->model_sha256 && spec->model_sha256 != protobuf_c_empty_string)
+        free(spec->model_sha256);
+    spec->model_sha256 = d;
+    uint8_t *blob;
+    size_t len;
+    if (bwire_spec_pack(spec, &blob, &len) < 0)
+        return gq_fail(err, GQ_ENOMEM, "dispatch: out of memory");
+    int rc = store_job_set_spec(b->st, job_id, blob, len, sha, err);
+    free(blob);
+    if (rc == 0) {
+        snprintf(sha_out, 65, "%s", sha);
+        gq_info("job %s: model %s pinned to sha256 %.12s... (worker %s)", job_id, spec->model,
+                sha, s->id);
+    }
+    return rc;
+}
+
 static int dispatch(broker *b, gq_error *err)
 {
     int any = 0;
@@ -1757,7 +1797,7 @@ static int dispatch(broker *b, gq_error *err)
         sj[i].owner = cand[i].owner;
         sj[i].priority = cand[i].priority;
         sj[i].seq = cand[i].seq;
-        sj[i].pending = cand[i].pending;
+        sj[i].pending = UINT32_MAX;   /* "some": the ENOTFOUND path below zeroes it */
         rc = store_owner_leased(b->st, cand[i].owner, &sj[i].owner_leased, err);
     }
     int64_t now = gq_wall_ms();
@@ -1806,6 +1846,9 @@ static int dispatch(broker *b, gq_error *err)
                                               err)) < 0)
                     break;
             }
+            if (!cand[ji].model_sha256[0] &&
+                (rc = pin_model(b, cand[ji].id, s, spec, cand[ji].model_sha256, err)) < 0)
+                break;
             if ((rc = store_task_lease(b->st, t.job_id, t.task_id, s->id, now + b->cfg->lease_ms,
                                        err)) < 0)
                 break;
@@ -1827,7 +1870,6 @@ static int dispatch(broker *b, gq_error *err)
             gq_debug("task %s/%" PRIu64 " [%" PRIu64 ", %" PRIu64 ") leased to %s (attempt %u)",
                      t.job_id, t.task_id, t.start, t.end, s->id, tm.attempt);
             s->credits--;
-            sj[ji].pending--;
             for (size_t q = 0; q < nc; q++)
                 if (strcmp(sj[q].owner, sj[ji].owner) == 0)
                     sj[q].owner_leased++;
@@ -1838,8 +1880,10 @@ static int dispatch(broker *b, gq_error *err)
     bwire_spec_free(spec);
     free(sj);
     free(cand);
-    /* more pending work may remain for workers whose credit returns later */
-    b->dispatch_dirty = 1;
+    /* What is left cannot be placed until something changes: a submit, a requeue, a credit
+     * or a Hello sets dispatch_dirty again. A failed turn is retried in full. */
+    if (rc < 0)
+        b->dispatch_dirty = 1;
     return rc;
 }
 
@@ -1900,6 +1944,33 @@ static void fault_parse(broker *b)
     }
 }
 
+/* The turn's transaction did not commit: nothing of it happened. Client replies become
+ * ERR_INTERNAL; the in-memory sessions (credits spent on leases that were rolled back) are
+ * dropped and every worker is asked to Reconnect, so its next Hello (listing what it runs)
+ * and Credit rebuild a state that matches the database. */
+static void turn_abort(broker *b)
+{
+    store_rollback(b->st);
+    out_flush(b, 0);
+    b->nto_fin = 0;
+    while (b->nsess) {
+        session *s = &b->sess[0];
+        Ganq__V1__Envelope env = GANQ__V1__ENVELOPE__INIT;
+        Ganq__V1__Reconnect r = GANQ__V1__RECONNECT__INIT;
+        env.body_case = GANQ__V1__ENVELOPE__BODY_RECONNECT;
+        env.reconnect = &r;
+        env.version = WIRE_VERSION;
+        uint8_t *d;
+        size_t n;
+        if (wire_encode_raw(&env, &d, &n) == 0) {
+            send_frames(b->ws, &s->p, d, n);
+            free(d);
+        }
+        sess_remove(b, s);
+    }
+    b->dispatch_dirty = 1;
+}
+
 static int broker_turn(broker *b, int timeout_ms, gq_error *err)
 {
     zmq_pollitem_t items[2] = {{b->cs, 0, ZMQ_POLLIN, 0}, {b->ws, 0, ZMQ_POLLIN, 0}};
@@ -1931,10 +2002,9 @@ static int broker_turn(broker *b, int timeout_ms, gq_error *err)
             }
             /* each message is atomic: a savepoint around it is rolled back when the message
              * is answered with an Error, so a half-applied message never commits */
-            if ((rc = store_savepoint(b->st, err)) < 0) {
+            if (store_savepoint(b->st, NULL) < 0) {
                 free(data);
-                store_rollback(b->st);
-                out_flush(b, 0);
+                turn_abort(b);
                 return GQ_OK;
             }
             b->in_msg = 1;
@@ -1959,9 +2029,7 @@ static int broker_turn(broker *b, int timeout_ms, gq_error *err)
         watchers(b);
     if (rc < 0) {
         gq_err("turn failed, rolling back: %s", gq_error_str(&e2, rc));
-        store_rollback(b->st);
-        out_flush(b, 0);
-        b->nto_fin = 0;
+        turn_abort(b);
         return GQ_OK;   /* keep serving; the database may recover (disk space, lock) */
     }
     int wrote = store_changes(b->st) != changes0;
@@ -1972,27 +2040,8 @@ static int broker_turn(broker *b, int timeout_ms, gq_error *err)
         _exit(70);
     }
     if ((rc = store_commit(b->st, &e2)) < 0) {
-        gq_err("commit failed: %s; replies withdrawn, workers asked to reconnect", e2.msg);
-        out_flush(b, 0);
-        for (size_t i = 0; i < b->nsess; i++)
-            send_error_now(b, b->ws, &b->sess[i].p, 0, GANQ__V1__ERROR_CODE__ERR_INTERNAL, "",
-                           "broker: database commit failed");
-        while (b->nsess) {
-            session *s = &b->sess[0];
-            Ganq__V1__Envelope env = GANQ__V1__ENVELOPE__INIT;
-            Ganq__V1__Reconnect r = GANQ__V1__RECONNECT__INIT;
-            env.body_case = GANQ__V1__ENVELOPE__BODY_RECONNECT;
-            env.reconnect = &r;
-            uint8_t *d;
-            size_t n;
-            env.version = WIRE_VERSION;
-            if (wire_encode_raw(&env, &d, &n) == 0) {
-                send_frames(b->ws, &s->p, d, n);
-                free(d);
-            }
-            sess_remove(b, s);
-        }
-        b->nto_fin = 0;
+        gq_err("commit failed: %s", e2.msg);
+        turn_abort(b);
         return GQ_OK;
     }
     if (wrote && b->fault_kind == 2 && b->writing_turns >= b->fault_n) {

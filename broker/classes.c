@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/plan/plan.h"
+
 /* Name equality with case folded and '_' == ' '. */
 static int name_eq_loose(const char *a, size_t an, const char *b)
 {
@@ -120,8 +122,14 @@ int broker_resolve_classes(const char *expr, const char *const *names, int n, co
                 if ((rc = push(&a, &k, &cap, (int32_t)v, field, err)) < 0)
                     goto fail;
         } else {
-            rc = gq_fail(err, GQ_ENOTFOUND, "%s: \"%.*s\" is not a class of the model (%d "
-                         "classes; use ids 0-%d, names, or all)", field, (int)len, s, n, n - 1);
+            char near[256];
+            if (plan_class_suggest(s, len, names, n, near, sizeof near) > 0)
+                rc = gq_fail(err, GQ_ENOTFOUND, "%s: \"%.*s\" is not a class of the model; "
+                             "did you mean %s?", field, (int)len, s, near);
+            else
+                rc = gq_fail(err, GQ_ENOTFOUND, "%s: \"%.*s\" is not a class of the model "
+                             "(%d classes; use ids 0-%d, names, or all)", field, (int)len, s,
+                             n, n - 1);
             goto fail;
         }
         if (!end)

@@ -8,3 +8,5 @@ MAIN_ganq-broker := broker/main.c
 ifneq ($(wildcard storage/out/*.c),)
 $(OBJ)/broker/%.o: CPPFLAGS += -DGQ_HAVE_OUT
 endif
+# broker.o must be rebuilt when storage/out sources appear or change (the flag above).
+$(OBJ)/broker/broker.o: $(wildcard storage/out/*.c)

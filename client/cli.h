@@ -18,14 +18,6 @@ enum cli_exit {
     CLI_EXIT_UNREACHABLE = 3,
 };
 
-/* `ganq run` (embedded broker + workers) is built when the broker and worker libraries are
- * in the tree. */
-#if defined(__has_include)
-#if __has_include("broker/broker.h") && __has_include("worker/worker.h")
-#define GANQ_HAVE_RUN 1
-#endif
-#endif
-
 #define CLI_DEFAULT_BROKER     "tcp://127.0.0.1:5555"
 #define CLI_DEFAULT_TIMEOUT_MS 5000
 

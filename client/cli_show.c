@@ -57,7 +57,10 @@ void cli_json_job(gq_buf *b, const Ganq__V1__JobInfo *j, int with_outputs)
     gq_json_kv_int(b, "created_ms", j->created_ms);
     gq_json_kv_int(b, "started_ms", j->started_ms);
     gq_json_kv_int(b, "finished_ms", j->finished_ms);
-    if (with_outputs) {
+    if (with_outputs < 0) {
+        gq_json_key(b, "outputs");
+        gq_json_null(b);
+    } else if (with_outputs) {
         uint64_t images = 0, bytes = 0;
         for (size_t i = 0; i < j->n_outputs; i++) {
             images += j->outputs[i]->images;

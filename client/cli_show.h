@@ -17,6 +17,7 @@
 #include "proto/base/gq_buf.h"
 #include "proto/ganq.pb-c.h"
 
+/* with_outputs: 1 summarise j->outputs, 0 leave "outputs" out, -1 write "outputs": null. */
 void cli_json_job(gq_buf *b, const Ganq__V1__JobInfo *j, int with_outputs);
 void cli_json_worker(gq_buf *b, const Ganq__V1__WorkerInfo *w);
 void cli_print_job(FILE *f, const Ganq__V1__JobInfo *j, int with_outputs);

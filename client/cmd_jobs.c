@@ -111,9 +111,11 @@ static int parse(cli_ctx *ctx, args *a, int argc, char **argv, const cli_opt *ow
     return -1;
 }
 
-/* Open, send env, expect body `want`. Returns 0 with *reply, or the exit code (reported). */
-static int ask(cli_ctx *ctx, const char *cmd, Ganq__V1__Envelope *env, int want,
-               Ganq__V1__Envelope **reply, cli_conn **keep)
+/* Open, send env, expect body `want`. Returns 0 with *reply, else the exit code; the failure
+ * is printed unless quiet, and its status and message are left in *rc_out / *err_out (either
+ * may be NULL). */
+static int ask_q(cli_ctx *ctx, const char *cmd, Ganq__V1__Envelope *env, int want,
+                 Ganq__V1__Envelope **reply, int quiet, int *rc_out, gq_error *err_out)
 {
     gq_error err;
     gq_error_clear(&err);
@@ -130,15 +132,20 @@ static int ask(cli_ctx *ctx, const char *cmd, Ganq__V1__Envelope *env, int want,
         wire_free(*reply);
         *reply = NULL;
     }
-    if (rc) {
-        cli_conn_free(c);
-        return cli_report(cmd, rc, &err);
-    }
-    if (keep)
-        *keep = c;
-    else
-        cli_conn_free(c);
+    cli_conn_free(c);
+    if (rc_out)
+        *rc_out = rc;
+    if (err_out)
+        *err_out = err;
+    if (rc)
+        return quiet ? cli_exit_of_status(rc) : cli_report(cmd, rc, &err);
     return 0;
+}
+
+static int ask(cli_ctx *ctx, const char *cmd, Ganq__V1__Envelope *env, int want,
+               Ganq__V1__Envelope **reply)
+{
+    return ask_q(ctx, cmd, env, want, reply, 0, NULL, NULL);
 }
 
 static void print_buf(gq_buf *b)
@@ -150,6 +157,7 @@ static void print_buf(gq_buf *b)
 int cmd_status(cli_ctx *ctx, int argc, char **argv)
 {
     args a = {.cmd = "ganq status"};
+    int outputs_null = 0;
     int ex = parse(ctx, &a, argc, argv, status_opts, "ganq status JOB [--json]",
                    "Show a job: state, images done of total, tasks, rate, reason, outputs.", 1);
     if (ex >= 0)
@@ -161,13 +169,32 @@ int cmd_status(cli_ctx *ctx, int argc, char **argv)
     st.with_outputs = !a.no_outputs;
     env.body_case = GANQ__V1__ENVELOPE__BODY_STATUS;
     env.status = &st;
-    ex = ask(ctx, a.cmd, &env, GANQ__V1__ENVELOPE__BODY_JOB_INFO, &reply, NULL);
+    int st_rc = 0;
+    gq_error st_err;
+    gq_error_clear(&st_err);
+    ex = ask_q(ctx, a.cmd, &env, GANQ__V1__ENVELOPE__BODY_JOB_INFO, &reply, 1, &st_rc, &st_err);
+    if (ex == CLI_EXIT_FAILED && st.with_outputs && st_rc != GQ_ENOTFOUND &&
+        st_rc != GQ_EINVAL) {
+        /* The broker could not send the output records (too many for one reply?): ask
+         * again without them; the JSON then has "outputs": null. */
+        st.with_outputs = 0;
+        a.no_outputs = 1;
+        ex = ask(ctx, a.cmd, &env, GANQ__V1__ENVELOPE__BODY_JOB_INFO, &reply);
+        if (ex == 0)
+            fprintf(stderr, "%s: output records unavailable (%s)\n", a.cmd,
+                    gq_error_str(&st_err, st_rc));
+        outputs_null = 1;
+    } else if (ex) {
+        if (st_rc)   /* failures before the request were printed already */
+            cli_report(a.cmd, st_rc, &st_err);
+        return ex;
+    }
     if (ex)
         return ex;
     if (a.json) {
         gq_buf b;
         gq_buf_init(&b);
-        cli_json_job(&b, reply->job_info, !a.no_outputs);
+        cli_json_job(&b, reply->job_info, outputs_null ? -1 : !a.no_outputs);
         print_buf(&b);
     } else {
         cli_print_job(stdout, reply->job_info, !a.no_outputs);
@@ -229,7 +256,7 @@ int cmd_list(cli_ctx *ctx, int argc, char **argv)
     l.owner = (char *)a.owner;
     env.body_case = GANQ__V1__ENVELOPE__BODY_LIST;
     env.list = &l;
-    ex = ask(ctx, a.cmd, &env, GANQ__V1__ENVELOPE__BODY_JOB_LIST, &reply, NULL);
+    ex = ask(ctx, a.cmd, &env, GANQ__V1__ENVELOPE__BODY_JOB_LIST, &reply);
     if (ex)
         return ex;
     const Ganq__V1__JobList *jl = reply->job_list;
@@ -274,7 +301,7 @@ int cmd_cancel(cli_ctx *ctx, int argc, char **argv)
     c.job_id = (char *)a.job;
     env.body_case = GANQ__V1__ENVELOPE__BODY_CANCEL;
     env.cancel = &c;
-    ex = ask(ctx, a.cmd, &env, GANQ__V1__ENVELOPE__BODY_JOB_INFO, &reply, NULL);
+    ex = ask(ctx, a.cmd, &env, GANQ__V1__ENVELOPE__BODY_JOB_INFO, &reply);
     if (ex)
         return ex;
     if (a.json) {
@@ -301,7 +328,7 @@ int cmd_workers(cli_ctx *ctx, int argc, char **argv)
     wire_env_init(&env, 0);
     env.body_case = GANQ__V1__ENVELOPE__BODY_WORKERS;
     env.workers = &w;
-    ex = ask(ctx, a.cmd, &env, GANQ__V1__ENVELOPE__BODY_WORKER_LIST, &reply, NULL);
+    ex = ask(ctx, a.cmd, &env, GANQ__V1__ENVELOPE__BODY_WORKER_LIST, &reply);
     if (ex)
         return ex;
     const Ganq__V1__WorkerList *wl = reply->worker_list;

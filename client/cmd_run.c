@@ -6,12 +6,8 @@
  * distributed mode; only the transport differs. The database (default ./ganq.db) persists
  * like the broker's: an interrupted run can be resumed by running it again into the same
  * --out (finished files are kept and not regenerated).
- *
- * Built only when broker/ and worker/ are in the tree (GANQ_HAVE_RUN, see cli.h).
  */
 #include "client/cli.h"
-
-#ifdef GANQ_HAVE_RUN
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -73,6 +69,37 @@ static void *worker_main(void *arg)
     worker_thread *w = arg;
     w->rc = worker_run(&w->cfg, &w->err);
     return NULL;
+}
+
+/* Until the embedded broker lists n live workers (or the broker thread ended, or timeout). */
+static int wait_workers(cli_conn *conn, uint64_t n, int timeout_ms, broker_thread *bt,
+                        gq_error *err)
+{
+    int64_t deadline = gq_mono_ms() + timeout_ms;
+    for (;;) {
+        if (atomic_load(&bt->exited))
+            return gq_fail(err, bt->rc ? bt->rc : GQ_ESTATE, "embedded broker stopped");
+        Ganq__V1__Envelope env, *reply = NULL;
+        Ganq__V1__Workers w = GANQ__V1__WORKERS__INIT;
+        wire_env_init(&env, 0);
+        env.body_case = GANQ__V1__ENVELOPE__BODY_WORKERS;
+        env.workers = &w;
+        gq_error e;
+        gq_error_clear(&e);
+        if (cli_request(conn, &env, &reply, &e) == 0) {
+            uint64_t live = 0;
+            if (reply->body_case == GANQ__V1__ENVELOPE__BODY_WORKER_LIST)
+                for (size_t i = 0; i < reply->worker_list->n_workers; i++)
+                    live += strcmp(reply->worker_list->workers[i]->state, "dead") != 0;
+            wire_free(reply);
+            if (live >= n)
+                return 0;
+        }
+        if (gq_mono_ms() > deadline)
+            return gq_fail(err, GQ_ETIMEOUT, "the embedded workers did not register within "
+                           "%.1f s", timeout_ms / 1000.0);
+        gq_sleep_ms(20);
+    }
 }
 
 int cmd_run(cli_ctx *ctx, int argc, char **argv)
@@ -184,8 +211,9 @@ int cmd_run(cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
 
-    /* Quieter logs under the progress bar unless the user asked (GANQ_LOG). */
-    gq_log_init("ganq run", getenv("GANQ_LOG") ? -1 : GQ_LOG_WARN);
+    /* Only errors under the progress bar unless the user asked (GANQ_LOG=warn|info|debug):
+     * what fails reaches the user through the job's state and reason anyway. */
+    gq_log_init("ganq run", getenv("GANQ_LOG") ? -1 : GQ_LOG_ERROR);
 
     char cep[64], wep[64];
     snprintf(cep, sizeof cep, "inproc://ganq-run-clients-%ld", (long)getpid());
@@ -245,6 +273,15 @@ int cmd_run(cli_ctx *ctx, int argc, char **argv)
     }
     Ganq__V1__Envelope *reply = NULL;
     int64_t t0 = gq_mono_ms();
+    /* Submit once the workers have registered, so that the job is resolved against their
+     * models (model_sha256 filled) the same way on every run. */
+    rc = wait_workers(conn, n_workers, ctx->timeout_ms, &bt, &err);
+    if (rc) {
+        ex = CLI_EXIT_FAILED;
+        fprintf(stderr, "%s: %s\n", cmd, atomic_load(&bt.exited) ? gq_error_str(&bt.err, bt.rc)
+                                                                  : gq_error_str(&err, rc));
+        goto stop;
+    }
     rc = cli_request(conn, &env, &reply, &err);
     if (rc && atomic_load(&bt.exited)) {   /* the broker could not start (db held?) */
         fprintf(stderr, "%s: embedded broker: %s\n", cmd, gq_error_str(&bt.err, bt.rc));
@@ -304,5 +341,3 @@ out:
     cli_spec_release(&s);
     return ex;
 }
-
-#endif /* GANQ_HAVE_RUN */

@@ -20,9 +20,7 @@ struct cmd {
 
 static const struct cmd commands[] = {
     {"submit", cmd_submit, "submit a job: generate|synthesize|sweep|interpolate"},
-#if defined(GANQ_HAVE_RUN)
     {"run", cmd_run, "run a job in this process (embedded broker + workers)"},
-#endif
     {"status", cmd_status, "show a job (--json for a JSON object)"},
     {"watch", cmd_watch, "follow a job's progress until it ends"},
     {"list", cmd_list, "list jobs"},

@@ -539,12 +539,13 @@ static void send_goodbye(wstate *w, int with_held)
     wk_bytes b = { 0 };
     int rc = wk_msg_goodbye(v, r->n, &b);
     free(v);
-    if (w->sock) {
+    if (w->sock && w->state == WS_READY) {
         gq_info("goodbye: %zu task(s) given back", r->n);
         send_built(w, &b, rc);
     } else {
-        gq_warn("stopping without a broker connection: %zu task(s) return when their leases "
-                "expire", r->n);
+        if (r->n)
+            gq_warn("stopping while not registered with the broker: %zu task(s) return when "
+                    "their leases expire", r->n);
         wk_bytes_release(&b);
     }
 }
@@ -563,8 +564,11 @@ static int loop(wstate *w, gq_error *err)
             w->grace_deadline = now + grace;
             wk_credit_stop(&w->credit);
             send_credit_if_due(w);
-            gq_info("stopping: %zu task(s) held; waiting up to %lld ms for the running one",
-                    w->held.n, (long long)grace);
+            if (w->held.n)
+                gq_info("stopping: %zu task(s) held; the running one has %lld ms to finish",
+                        w->held.n, (long long)grace);
+            else
+                gq_info("stopping");
             if (wk_exec_send(w->pair, WK_X_DRAIN, "", 0) != 0) return GQ_ENET;
         }
         if (w->stopping && w->held.n == 0) {
@@ -683,7 +687,12 @@ done:
         wk_exec_join(w.exec);
     }
     if (w.pair) zmq_close(w.pair);
-    if (w.sock) zmq_close(w.sock);   /* linger 1 s: Goodbye gets out */
+    if (w.sock) {
+        /* linger 1 s lets a Goodbye out; nothing else is worth waiting for */
+        int lg = w.state == WS_READY ? 1000 : 0;
+        zmq_setsockopt(w.sock, ZMQ_LINGER, &lg, sizeof lg);
+        zmq_close(w.sock);
+    }
     held_release(&w.held);
     held_release(&w.returned);
     for (size_t i = 0; i < w.n_out; i++) {

@@ -48,6 +48,6 @@ for W in "${COUNTS[@]}"; do
     JS_BPID=""
     rm -rf "$T"
 done
-echo "bench_dispatch: $IMAGES testcard images, task size $TS, format $FMT, $(nproc) cores, $(date -u +%F), commit $(git rev-parse --short HEAD)"
+echo "bench_dispatch: $IMAGES testcard images, task size $TS, format $FMT, $(nproc) cores, $(date -u +%F), binaries $BIN, tree $(git rev-parse --short HEAD)"
 printf '%7s %7s %7s %9s %9s %9s\n' workers tasks images seconds tasks/s images/s
 for r in "${rows[@]}"; do echo "$r"; done

@@ -11,7 +11,9 @@ Models are random-weight checkpoints at full width made by ops/reference/make_ch
 and converted by ops/convert-weights (cached in --workdir, default /tmp/ganq-bench): the same
 .safetensors file feeds both sides (torch via biggan_ref.from_model_file). Torch runs the
 reference modules of ops/reference/biggan_ref.py in eval mode under torch.no_grad() with
-torch.set_num_threads(threads); the engine runs `ganq-engine bench` with --threads. Each side
+torch.set_num_threads(threads), spectral norm folded once at load (no per-forward SN
+arithmetic), and for BigGAN-deep only the 3 kept rows of conv_to_rgb computed (the shortcut
+the engine may take, so torch does no avoidable work either); the engine runs `ganq-engine bench` with --threads. Each side
 does one untimed warm-up batch, then `iters` timed batches; they alternate (torch, engine,
 torch, engine) and the best of the two rounds is kept for each, which reduces the effect of
 other load on a shared machine. Check `uptime` and report the load with the figures.
@@ -79,7 +81,9 @@ def main():
     results = []
     for name in a.models.split(","):
         path = model_file(name, a.workdir)
-        m = R.from_model_file(path)
+        m = R.from_model_file(path)      # eval mode, SN folded (W / sigma precomputed)
+        if m.family == "biggan-deep":
+            m.generator.rgb3 = True          # torch too computes only the 3 kept RGB rows
         cfg = m.cfg
         # Same inputs as `ganq-engine bench`: engine_noise(seed 0, t 0.5), classes i mod n.
         t = 0.5

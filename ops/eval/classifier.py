@@ -1,8 +1,9 @@
-"""The CIFAR-10 classifier used by ops/eval: a small VGG-style CNN, cheap enough to train on
-a shared CPU in minutes. It serves three purposes in evaluate.py:
+"""The CIFAR-10 classifier used by ops/eval: a small VGG-style CNN (6 conv3+BN+ReLU layers,
+16/16/32/32/64/64 channels, ~0.07M parameters), cheap enough to train on a shared CPU in
+minutes (it had to be: the 2-core machine ran at load 10+ during this work). It serves three purposes in evaluate.py:
   - class fidelity: its accuracy on generated images against their conditioning labels;
   - the "classifier Frechet distance": Frechet distance between Gaussians fitted to its
-    penultimate features (128-d, after global average pooling) of generated and real test
+    penultimate features (64-d, after global average pooling) of generated and real test
     images. This is NOT FID (no Inception network); numbers are not comparable to FIDs;
   - CAS (classification accuracy score): the same architecture and schedule trained on
     generated images, tested on the real test set.
@@ -26,7 +27,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "train"))
 import cifar  # noqa: E402
 
 CACHE = os.path.join(HERE, "cache")
-FEAT_DIM = 128
+WIDTH = 16          # channels of the first stage; stages are WIDTH, 2 WIDTH, 4 WIDTH
+FEAT_DIM = 4 * WIDTH
 
 
 def _cbr(cin, cout):
@@ -37,9 +39,10 @@ class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.body = nn.Sequential(
-            *_cbr(3, 32), *_cbr(32, 32), nn.MaxPool2d(2),
-            *_cbr(32, 64), *_cbr(64, 64), nn.MaxPool2d(2),
-            *_cbr(64, 128), *_cbr(128, FEAT_DIM), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+            *_cbr(3, WIDTH), *_cbr(WIDTH, WIDTH), nn.MaxPool2d(2),
+            *_cbr(WIDTH, 2 * WIDTH), *_cbr(2 * WIDTH, 2 * WIDTH), nn.MaxPool2d(2),
+            *_cbr(2 * WIDTH, 4 * WIDTH), *_cbr(4 * WIDTH, FEAT_DIM),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.fc = nn.Linear(FEAT_DIM, 10)
 
     def features(self, x):
@@ -123,7 +126,7 @@ def load_real(path=None):
 
 def main():
     p = argparse.ArgumentParser(description="train the real-data CIFAR-10 classifier")
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=CACHE)
     a = p.parse_args()
@@ -141,7 +144,8 @@ def main():
     torch.save(net.state_dict(), os.path.join(a.out, "classifier.pt"))
     info = {"test_accuracy": acc, "epochs": a.epochs, "train_images": int(len(xtr)),
             "train_seconds": round(secs, 1), "threads": a.threads, "device": "cpu",
-            "arch": "VGG-style 6x conv3 (32,32,64,64,128,128) + BN, GAP, linear"}
+            "arch": "VGG-style 6x conv3 (%d,%d,%d,%d,%d,%d) + BN, GAP, linear"
+            % (WIDTH, WIDTH, 2 * WIDTH, 2 * WIDTH, 4 * WIDTH, 4 * WIDTH)}
     with open(os.path.join(a.out, "classifier.json"), "w") as f:
         json.dump(info, f, indent=2)
     print("test accuracy %.4f  (%.0f s)" % (acc, secs))

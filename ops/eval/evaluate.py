@@ -19,7 +19,7 @@ floor(127.5 (x+1)) clipped to 0..255.
 Metrics per truncation, all with the real-data classifier of ops/eval/classifier.py:
   fidelity  accuracy of the classifier on generated images against their labels
   cfd       "classifier Frechet distance": Frechet distance between Gaussians fitted to the
-            classifier's 128-d penultimate features of the n generated images and of the
+            classifier's 64-d penultimate features of the n generated images and of the
             10,000 real test images (NOT FID; not comparable with published FIDs)
   cas       classification accuracy score: a fresh classifier of the same architecture and
             schedule trained on cas_n generated images, accuracy on the real test set; shown

@@ -57,13 +57,13 @@ def _random_weight(shape, gen):
 def _fill_hf_sn(m, gen):
     w = m.weight_orig
     w.copy_(_random_weight(w.shape, gen))
-    wm = w.reshape(w.shape[0], -1).double()
-    u = _normalize(torch.randn(wm.shape[0], generator=gen, dtype=torch.float64))
+    wm = w.reshape(w.shape[0], -1)
+    u = _normalize(torch.randn(wm.shape[0], generator=gen))
     for _ in range(6):
         v = _normalize(wm.t() @ u)
         u = _normalize(wm @ v)
-    m.weight_u.copy_(u.float())
-    m.weight_v.copy_(v.float())
+    m.weight_u.copy_(u)
+    m.weight_v.copy_(v)
     if m.bias is not None:
         m.bias.copy_(0.05 * torch.randn(m.bias.shape, generator=gen))
 
@@ -71,13 +71,13 @@ def _fill_hf_sn(m, gen):
 def _fill_br_sn(m, gen):
     w = m.weight
     w.copy_(_random_weight(w.shape, gen))
-    wm = w.reshape(w.shape[0], -1).double()
-    u = _normalize(torch.randn(wm.shape[0], generator=gen, dtype=torch.float64))
+    wm = w.reshape(w.shape[0], -1)
+    u = _normalize(torch.randn(wm.shape[0], generator=gen))
     for _ in range(6):
         v = _normalize(wm.t() @ u)
         u = _normalize(wm @ v)
-    m.u0.copy_(u.float().view(1, -1))
-    m.sv0.copy_(torch.dot(u, wm @ v).float().view(1))
+    m.u0.copy_(u.view(1, -1))
+    m.sv0.copy_(torch.dot(u, wm @ v).view(1))
     if m.bias is not None:
         m.bias.copy_(0.05 * torch.randn(m.bias.shape, generator=gen))
 
@@ -123,7 +123,7 @@ def truncated_normal(gen, shape, lo=-2.0, hi=2.0):
 
 
 @torch.no_grad()
-def make_model(family, cfg, seed=0, calib_batch=4):
+def make_model(family, cfg, seed=0, calib_batch=2):
     """A reference model with random weights as described in the module comment."""
     gen = torch.Generator().manual_seed(seed)
     model = R.build(family, cfg)
@@ -156,7 +156,11 @@ def make_model(family, cfg, seed=0, calib_batch=4):
     z = t * truncated_normal(gen, (calib_batch, cfg.z_dim))
     y = F.one_hot(torch.randint(0, cfg.num_classes, (calib_batch,), generator=gen),
                   cfg.num_classes).float()
+    model.fold_sn()          # SN weights are final: compute W / sigma once for this pass
     model(z, y, t)           # calibration pass: every BN stores rows from its own input
+    for m in model.modules():
+        if isinstance(m, (R._HFSN, R._BRSN)):
+            m._folded = None
     for m in model.modules():
         if getattr(m, "calibrate", None) is not None:
             raise RuntimeError("BN layer not reached by the calibration pass")

@@ -8,7 +8,8 @@
  * Subtle points:
  *   - totals are computed with overflow checks before any multiplication is trusted;
  *   - synthesize puts the val images first (plan.h), so a split is one contiguous range and
- *     its containers are contiguous too;
+ *     its containers are contiguous too; containers follow the global shard_size grid (cut
+ *     once more at the val/train boundary), so uniform task sizes never cut one;
  *   - the hash picking a truncation from a list is splitmix64, fixed forever: changing it
  *     changes every image of such jobs.
  * plan_fill_inputs lives in plan_inputs.c, which alone needs the engine's noise.
@@ -283,10 +284,13 @@ static void build_splits(plan *p)
     p->n_containers = 0;
     if (!p->shard)
         return;
+    /* containers are the shard_size blocks of the global index grid, cut again where a split
+     * ends: every container lies inside one block, so tasks of any multiple of shard_size
+     * starting at 0 hold whole containers */
     for (int k = 0; k < p->n_splits; k++) {
         plan_split *sp = &p->splits[k];
         sp->first_container = p->n_containers;
-        sp->n_containers = (sp->end - sp->first + p->shard - 1) / p->shard;
+        sp->n_containers = (sp->end + p->shard - 1) / p->shard - sp->first / p->shard;
         p->n_containers += sp->n_containers;
     }
 }
@@ -642,7 +646,7 @@ uint64_t plan_container_of(const plan *p, uint64_t i)
     const plan_split *sp;
     GQ_ASSERT(p->shard > 0 && i < p->total);
     sp = split_of(p, i);
-    return sp->first_container + (i - sp->first) / p->shard;
+    return sp->first_container + (i / p->shard - sp->first / p->shard);
 }
 
 static const plan_split *split_of_container(const plan *p, uint64_t c)
@@ -667,29 +671,24 @@ int plan_container_path(const plan *p, uint64_t c, char *buf, size_t n)
 void plan_container_range(const plan *p, uint64_t c, uint64_t *first, uint64_t *end)
 {
     const plan_split *sp;
+    uint64_t block;
     GQ_ASSERT(p->shard > 0 && c < p->n_containers);
     sp = split_of_container(p, c);
-    *first = sp->first + (c - sp->first_container) * p->shard;
-    *end = *first + p->shard;
-    if (*end > sp->end)
-        *end = sp->end;
+    block = sp->first / p->shard + (c - sp->first_container);
+    *first = block * p->shard < sp->first ? sp->first : block * p->shard;
+    *end = (block + 1) * p->shard > sp->end ? sp->end : (block + 1) * p->shard;
 }
 
 uint64_t plan_task_align(const plan *p) { return p->shard ? p->shard : 1; }
 
 uint64_t plan_task_end(const plan *p, uint64_t start, uint64_t want)
 {
-    uint64_t align = plan_task_align(p), e, limit = p->total;
+    uint64_t align = plan_task_align(p);
     GQ_ASSERT(start < p->total);
     if (want < 1)
         want = 1;
     want = (want + align - 1) / align * align;
-    if (p->shard) {
-        const plan_split *sp = split_of(p, start);
-        limit = sp->end;
-    }
-    e = limit - start < want ? limit : start + want;
-    return e;
+    return p->total - start < want ? p->total : start + want;
 }
 
 const char *plan_class_name(const plan *p, int32_t id)

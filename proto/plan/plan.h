@@ -39,8 +39,12 @@
  * <folder> is the class name with every byte outside [A-Za-z0-9._-] replaced by '_' (a name
  * made only of dots or empty becomes "class"), suffixed "_<id>" when two classes of the model
  * would share a folder (ImageNet has two "crane"s).
- * Containers (NPZ/WDS): each split's range [first, end) is cut into shard_size pieces; the
- * container number c counts val containers first, then train; its path is
+ * Containers (NPZ/WDS): the index range is cut into blocks [k*S, (k+1)*S) of S = shard_size
+ * images, and each block once more where a split ends (synthesize: at C*nv). So every
+ * container lies inside one block, a split's containers are contiguous, all are full except
+ * the last of a split and the first of "train" (which completes the block "val" ended in),
+ * and any task made of whole blocks holds whole containers. The container number c counts
+ * val containers first, then train; its path is
  * "<split>-<nnnnnn>.<npz|tar>" with split "samples" for generate and nnnnnn the number within
  * the split. The key of an image inside a container is its padded index (plan_image_key).
  */
@@ -106,20 +110,17 @@ int plan_output_path(const plan *p, uint64_t i, char *buf, size_t n);
 /* For NPZ/WDS: images are grouped into containers; plan_container_of() gives the container
  * number of image i, and plan_container_path() its relative path ("train-000003.tar",
  * "samples-000000.npz"). A container holds a contiguous index range within one split,
- * returned by plan_container_range(). Tasks never straddle containers (the broker aligns task
- * boundaries with plan_task_align()). */
+ * returned by plan_container_range(). Tasks never straddle containers: the broker makes every
+ * task size a multiple of plan_task_align() (= shard_size for NPZ/WDS). */
 uint64_t plan_container_of(const plan *p, uint64_t i);
 int      plan_container_path(const plan *p, uint64_t c, char *buf, size_t n);
 void     plan_container_range(const plan *p, uint64_t c, uint64_t *first, uint64_t *end);
 uint64_t plan_task_align(const plan *p);  /* task sizes must be multiples of this (1 if any) */
 
-/* The end of the task that starts at `start` (a task boundary) and holds about `want`
- * images: rounded up to plan_task_align() and clipped to the end of the container (and
- * split) it starts in, so a task never straddles containers. Returns a value in
- * (start, plan_total()]. The broker splits a job as
- *   for (s = 0; s < total; s = e) e = plan_task_end(p, s, task_size);
- * (plan_task_align alone is not enough for synthesize: the val/train boundary need not be a
- * multiple of the shard size.) want 0 is taken as 1. */
+/* The end of the task that starts at `start` (a multiple of plan_task_align()) and holds
+ * about `want` images: want rounded up to plan_task_align(), clipped to plan_total(). Equals
+ * the broker's uniform split (for s = 0; s < total; s += ts) with ts a multiple of the
+ * alignment; provided so that callers need not repeat the rounding. want 0 is taken as 1. */
 uint64_t plan_task_end(const plan *p, uint64_t start, uint64_t want);
 
 /* Class name of a class id ("3" when the model has no names); never NULL. */
@@ -146,6 +147,13 @@ const char *plan_value_folder(const plan *p, int v);
 uint64_t plan_n_containers(const plan *p);
 /* Key of image i inside a container, and the base name of its file: the padded index. */
 int      plan_image_key(const plan *p, uint64_t i, char *buf, size_t n);
+
+/* Close matches of a class name the model lacks, for error messages: up to 3 names of
+ * names[0..nn) within max(2, n/3) edits of word[0..n) (case-insensitive, '_' == ' '), or
+ * containing it, those at the smallest distance (lowest ids first), written to buf as "\"class3\", \"class5\"" (NUL-terminated,
+ * truncated to bn). Returns the number listed (0: buf is ""). */
+int plan_class_suggest(const char *word, size_t n, const char *const *names, int nn,
+                       char *buf, size_t bn);
 
 /* Fill a plan_model from a worker's ModelInfo (pointers borrow from info, which must outlive
  * the plan_init call). class_names is NULL when info has fewer names than num_classes. */

@@ -70,6 +70,9 @@ static const char *const migrations[] = {
     " name TEXT NOT NULL, sha256 TEXT NOT NULL, info BLOB NOT NULL, updated_ms INTEGER NOT NULL,"
     " PRIMARY KEY(name, sha256));"
     "CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+    /* 1 -> 2: leasing walks pending tasks in task_id order without sorting */
+    "DROP INDEX tasks_job_state;"
+    "CREATE INDEX tasks_job_state_id ON tasks(job_id, state, task_id);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -468,6 +471,20 @@ int store_job_set_state(store *s, const char *id, int to, const char *reason, in
     return step_done(s, st, err, "set job state");
 }
 
+int store_job_set_spec(store *s, const char *id, const void *spec, size_t len,
+                       const char *model_sha256, gq_error *err)
+{
+    GQ_ASSERT(s->in_txn);
+    static const char sql[] = "UPDATE jobs SET spec = ?2, model_sha256 = ?3 WHERE id = ?1";
+    sqlite3_stmt *st = stmt_get(s, sql, err);
+    if (!st)
+        return GQ_EDB;
+    bind_text(st, 1, id);
+    sqlite3_bind_blob(st, 2, spec ? spec : "", (int)len, SQLITE_TRANSIENT);
+    bind_text(st, 3, model_sha256);
+    return step_done(s, st, err, "set spec");
+}
+
 int store_job_set_manifest(store *s, const char *id, const char *manifest, gq_error *err)
 {
     static const char sql[] = "UPDATE jobs SET manifest = ?2 WHERE id = ?1";
@@ -576,12 +593,28 @@ int store_job_counts_get(store *s, const char *id, store_job_counts *c, gq_error
     return rc == SQLITE_DONE ? GQ_OK : db_fail(s, err, "job counts");
 }
 
+int store_job_all_done(store *s, const char *id, int *yes, gq_error *err)
+{
+    static const char sql[] =
+        "SELECT EXISTS(SELECT 1 FROM tasks WHERE job_id = ?1 AND state < 3)"
+        " OR EXISTS(SELECT 1 FROM tasks WHERE job_id = ?1 AND state > 3)";
+    sqlite3_stmt *st = stmt_get(s, sql, err);
+    if (!st)
+        return GQ_EDB;
+    bind_text(st, 1, id);
+    int rc = sqlite3_step(st);
+    *yes = rc == SQLITE_ROW && sqlite3_column_int(st, 0) == 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? GQ_OK : db_fail(s, err, "all done");
+}
+
 int store_candidates(store *s, store_candidate **out, size_t *n, gq_error *err)
 {
     static const char sql[] =
-        "SELECT j.id, j.seq, j.priority, j.owner, j.model, j.model_sha256,"
-        " (SELECT count(*) FROM tasks t WHERE t.job_id = j.id AND t.state = 1) AS p"
-        " FROM jobs j WHERE j.state IN (1, 2) AND p > 0 ORDER BY j.seq";
+        "SELECT j.id, j.seq, j.priority, j.owner, j.model, j.model_sha256, 1"
+        " FROM jobs j WHERE j.state IN (1, 2)"
+        " AND EXISTS(SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = 1)"
+        " ORDER BY j.seq";
     *out = NULL;
     *n = 0;
     sqlite3_stmt *st = stmt_get(s, sql, err);
@@ -772,24 +805,30 @@ int store_task_touch(store *s, const char *job_id, uint64_t task_id, const char 
 int store_task_next_pending(store *s, const char *job_id, const char *avoid_worker,
                             store_task *t, gq_error *err)
 {
-    static const char sql[] =
-        "SELECT " TASK_COLS " FROM tasks WHERE job_id = ?1 AND state = 1"
-        " ORDER BY (last_worker = ?2 AND ?2 != ''), task_id LIMIT 1";
-    sqlite3_stmt *st = stmt_get(s, sql, err);
-    if (!st)
-        return GQ_EDB;
-    bind_text(st, 1, job_id);
-    bind_text(st, 2, avoid_worker);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        task_from_row(st, t);
+    static const char q_other[] =
+        "SELECT " TASK_COLS " FROM tasks WHERE job_id = ?1 AND state = 1 AND last_worker != ?2"
+        " ORDER BY task_id LIMIT 1";
+    static const char q_any[] =
+        "SELECT " TASK_COLS " FROM tasks WHERE job_id = ?1 AND state = 1 ORDER BY task_id LIMIT 1";
+    const char *qs[2] = {q_other, q_any};
+    for (int k = avoid_worker && avoid_worker[0] ? 0 : 1; k < 2; k++) {
+        sqlite3_stmt *st = stmt_get(s, qs[k], err);
+        if (!st)
+            return GQ_EDB;
+        bind_text(st, 1, job_id);
+        if (k == 0)
+            bind_text(st, 2, avoid_worker);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            task_from_row(st, t);
+            sqlite3_reset(st);
+            return GQ_OK;
+        }
         sqlite3_reset(st);
-        return GQ_OK;
+        if (rc != SQLITE_DONE)
+            return db_fail(s, err, "next pending");
     }
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
-        return GQ_ENOTFOUND;   /* not a user-facing error: no message */
-    return db_fail(s, err, "next pending");
+    return GQ_ENOTFOUND;   /* not a user-facing error: no message */
 }
 
 int store_tasks_query(store *s, int query, const char *arg, int64_t when, store_task **out,

@@ -37,7 +37,7 @@
 #include "proto/base/gq_status.h"
 #include "storage/db/states.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_ID_MAX 48          /* job and worker ids, including the NUL */
 
 typedef struct store store;
@@ -95,6 +95,10 @@ int store_job_get(store *s, const char *id, store_job *j, gq_error *err);
  * finished_ms on terminal states. */
 int store_job_set_state(store *s, const char *id, int to, const char *reason, int64_t now_ms,
                         gq_error *err);
+/* Replace the stored spec and model_sha256 of a job (the broker pins the model file of a job
+ * submitted without one at its first lease). */
+int store_job_set_spec(store *s, const char *id, const void *spec, size_t len,
+                       const char *model_sha256, gq_error *err);
 int store_job_set_manifest(store *s, const char *id, const char *manifest, gq_error *err);
 /* Jobs, newest first; state 0 = any, owner NULL/"" = any, limit 0 = 1000. OUT: *jobs array
  * of *n (free with store_job_list_free). */
@@ -110,7 +114,11 @@ typedef struct store_job_counts {
 } store_job_counts;
 int store_job_counts_get(store *s, const char *id, store_job_counts *c, gq_error *err);
 
-/* Scheduling candidates: queued/running jobs with at least one pending task. */
+/* 1 in *yes when every task of the job is done (index seeks only, no scan). */
+int store_job_all_done(store *s, const char *id, int *yes, gq_error *err);
+
+/* Scheduling candidates: queued/running jobs with at least one pending task. `pending` is
+ * not counted (that would scan every pending task): it is 1 when there is at least one. */
 typedef struct store_candidate {
     char     id[STORE_ID_MAX];
     int64_t  seq;
@@ -153,7 +161,9 @@ int store_task_set_state(store *s, const char *job_id, uint64_t task_id, int to,
 int store_task_touch(store *s, const char *job_id, uint64_t task_id, const char *worker_id,
                      int64_t deadline_ms, uint64_t images_done, gq_error *err);
 /* The pending task of job to lease next: lowest task_id whose last_worker differs from
- * avoid_worker, else the lowest. GQ_ENOTFOUND if none is pending. */
+ * avoid_worker, else the lowest. GQ_ENOTFOUND if none is pending. Walks the
+ * (job_id, state, task_id) index from the start, so it costs O(log n) unless many pending
+ * tasks were last run by avoid_worker. */
 int store_task_next_pending(store *s, const char *job_id, const char *avoid_worker,
                             store_task *t, gq_error *err);
 

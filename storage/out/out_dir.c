@@ -123,16 +123,16 @@ static int make_dirs(const char *path, gq_error *err)
 }
 
 /* 1 if the directory has no entry besides ganq temporaries, 0 if it has, negative on
- * error. */
-static int dir_state(const char *path, int *has_marker, gq_error *err)
+ * error. Stops at the first such entry: called for every task, it must not list a directory
+ * of a million images. */
+static int dir_empty(const char *path, gq_error *err)
 {
     DIR *d = opendir(path);
     struct dirent *de;
     int empty = 1;
-    *has_marker = 0;
     if (!d)
         return out_errno_fail(err, errno, "out_dir: cannot list", path);
-    while ((de = readdir(d))) {
+    while (empty && (de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
         /* another writer's temporary (".<name>.tmp.<pid>.<n>", e.g. a concurrent worker
@@ -140,8 +140,6 @@ static int dir_state(const char *path, int *has_marker, gq_error *err)
         if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp."))
             continue;
         empty = 0;
-        if (!strcmp(de->d_name, OUT_MARKER))
-            *has_marker = 1;
     }
     closedir(d);
     return empty;
@@ -207,7 +205,13 @@ int out_dir_check(const Ganq__V1__JobSpec *spec, const plan *p, int create, gq_e
         return rc;
     if (access(path, W_OK | X_OK) < 0)
         return gq_fail(err, GQ_EIO, "out_dir: %s is not writable", path);
-    empty = dir_state(path, &has_marker, err);
+    {
+        char mpath[PATH_MAX + 32];
+        struct stat ms;
+        snprintf(mpath, sizeof mpath, "%s/%s", path, OUT_MARKER);
+        has_marker = lstat(mpath, &ms) == 0;
+    }
+    empty = has_marker ? 0 : dir_empty(path, err);
     if (empty < 0)
         return empty;
     if (!empty && !has_marker)

@@ -1,7 +1,8 @@
 /* out_finalize.c: the job-level products, written by the broker's finalizer once every task
  * is done (out_finalize_job in out.h). All of them are deterministic functions of the spec
- * and the images on disk, written under the atomic rule, so running it again rewrites the
- * same bytes (idempotent). Products:
+ * and the images on disk, written under the atomic rule; a product whose file already holds
+ * the same bytes is left untouched, so running it again (or finalizing a resubmitted job)
+ * writes nothing new (idempotent). Products:
  *
  *   manifest.jsonl  one JSON object per image, in index order: index, class, class_name,
  *                   seed (the z draw's seed), truncation, split (null without splits), and
@@ -23,8 +24,10 @@
  *
  * Sweep statistics, per value, over its images as decoded from disk (pixel values 0..255):
  *   diversity       per class, the mean pairwise RMS distance between its samples (the first
- *                   OUT_DIV_SAMPLES of the class), averaged over classes with >= 2 samples;
- *                   null when no class has two samples. Low values mean mode collapse.
+ *                   OUT_DIV_SAMPLES of the class), averaged over classes with >= 2 samples
+ *                   (the first OUT_DIV_CLASSES distinct classes of the job, bounding the cost
+ *                   at 64 x 496 image pairs a value); null when no class has two samples.
+ *                   Low values mean mode collapse.
  *   mean_r/g/b      mean of each colour channel; std_r/g/b its standard deviation.
  *   saturation      share of channel values at 0 or 255 (clipping).
  *   fid, inception_score, precision, recall: null (named room for metrics computed by
@@ -46,6 +49,7 @@
 #define OUT_SHEET_MAX_PX 4096
 #define OUT_STRIP_FRAMES 16
 #define OUT_DIV_SAMPLES  32
+#define OUT_DIV_CLASSES  64
 
 static const uint8_t WHITE[3] = {255, 255, 255};
 
@@ -77,15 +81,51 @@ static void sink_flush(sink *s, int force, gq_error *err)
     }
 }
 
-static int sink_close(sink *s, gq_error *err)
+/* 1 when dir/rel holds exactly `bytes` bytes hashing to sha. */
+static int same_on_disk(const char *dir, const char *rel, uint64_t bytes, const char *sha)
 {
+    uint8_t *have;
+    size_t n;
+    char hs[65];
+    gq_error e;
+    gq_error_clear(&e);
+    if (out_read_file(dir, rel, &have, &n, &e) < 0)
+        return 0;
+    out_sha256_hex(have, n, hs);
+    free(have);
+    return n == bytes && strcmp(hs, sha) == 0;
+}
+
+/* Commit the sink, or drop its temporary when the file on disk is already identical (a
+ * second finalize, or a resubmitted job, writes nothing new). */
+static int sink_close(sink *s, const char *dir, const char *rel, gq_error *err)
+{
+    char sha[65];
+    out_sha256 h;
     sink_flush(s, 1, err);
     gq_buf_release(&s->b);
     if (s->rc < 0) {
         out_afile_abort(&s->f);
         return s->rc;
     }
+    h = s->f.sha;
+    out_sha256_final_hex(&h, sha);
+    if (same_on_disk(dir, rel, s->f.bytes, sha)) {
+        out_afile_abort(&s->f);
+        return 0;
+    }
     return out_afile_commit(&s->f, 1, NULL, err);
+}
+
+/* out_write_atomic unless the file already holds these bytes. */
+static int put_file(const char *dir, const char *rel, const void *data, size_t n,
+                    gq_error *err)
+{
+    char sha[65];
+    out_sha256_hex(data, n, sha);
+    if (same_on_disk(dir, rel, n, sha))
+        return 0;
+    return out_write_atomic(dir, rel, data, n, err);
 }
 
 static void csv_str(gq_buf *b, const char *s)
@@ -136,7 +176,7 @@ static int write_manifests(const char *dir, const plan *p, gq_error *err)
     if ((rc = sink_open(&js, dir, "manifest.jsonl", err)) < 0)
         return rc;
     if ((rc = sink_open(&cs, dir, "manifest.csv", err)) < 0) {
-        sink_close(&js, err);
+        gq_buf_release(&js.b);
         out_afile_abort(&js.f);
         return rc;
     }
@@ -191,9 +231,9 @@ static int write_manifests(const char *dir, const plan *p, gq_error *err)
         sink_flush(&js, 0, err);
         sink_flush(&cs, 0, err);
     }
-    rc = sink_close(&js, err);
+    rc = sink_close(&js, dir, "manifest.jsonl", err);
     {
-        int rc2 = sink_close(&cs, err);
+        int rc2 = sink_close(&cs, dir, "manifest.csv", err);
         return rc < 0 ? rc : rc2;
     }
 }
@@ -233,7 +273,7 @@ static int write_job_json(const char *dir, const char *job_id, const Ganq__V1__J
         gq_buf_release(&b);
         return gq_fail(err, GQ_ENOMEM, "finalize: out of memory");
     }
-    rc = out_write_atomic(dir, "job.json", b.data, b.len, err);
+    rc = put_file(dir, "job.json", b.data, b.len, err);
     gq_buf_release(&b);
     return rc;
 }
@@ -263,7 +303,7 @@ static int write_labels(const char *dir, const plan *p, gq_error *err)
         gq_buf_release(&b);
         return gq_fail(err, GQ_ENOMEM, "finalize: out of memory");
     }
-    rc = out_write_atomic(dir, "labels.txt", b.data ? b.data : "", b.len, err);
+    rc = put_file(dir, "labels.txt", b.data ? b.data : "", b.len, err);
     gq_buf_release(&b);
     return rc;
 }
@@ -335,7 +375,7 @@ static int write_grid(const char *dir, const plan *p, const char *rel,
         gq_buf_init(&png);
         rc = out_encode_png(c.px, c.w, c.h, 6, &png, err);
         if (rc == 0)
-            rc = out_write_atomic(dir, rel, png.data, png.len, err);
+            rc = put_file(dir, rel, png.data, png.len, err);
         gq_buf_release(&png);
     }
     out_canvas_release(&c);
@@ -396,8 +436,8 @@ typedef struct vstats {
 static int sweep_stats(const char *dir, const plan *p, int v, vstats *o, gq_error *err)
 {
     uint64_t per = plan_per_value(p), first = (uint64_t)v * per;
-    int32_t cls[OUT_SHEET_ROWS * 32];
-    int ncls = distinct_classes(p, cls, (int)(sizeof cls / sizeof *cls));
+    int32_t cls[OUT_DIV_CLASSES];
+    int ncls = distinct_classes(p, cls, OUT_DIV_CLASSES);
     double sum[3] = {0}, sq[3] = {0}, sat = 0, vals = 0, div_sum = 0;
     int div_n = 0, rc = 0, w0 = 0, h0 = 0;
     uint8_t **keep;
@@ -558,8 +598,8 @@ static int write_summary(const char *dir, const char *job_id, const plan *p, con
     gq_buf_puts(&j, "\n");
     if (!gq_buf_ok(&c) || !gq_buf_ok(&j))
         rc = gq_fail(err, GQ_ENOMEM, "finalize: out of memory");
-    else if ((rc = out_write_atomic(dir, "summary.csv", c.data, c.len, err)) == 0)
-        rc = out_write_atomic(dir, "summary.json", j.data, j.len, err);
+    else if ((rc = put_file(dir, "summary.csv", c.data, c.len, err)) == 0)
+        rc = put_file(dir, "summary.json", j.data, j.len, err);
     gq_buf_release(&c);
     gq_buf_release(&j);
     return rc;
@@ -631,7 +671,7 @@ static int write_chart(const char *dir, const vstats *s, int n, gq_error *err)
     gq_buf_init(&png);
     rc = out_encode_png(c.px, c.w, c.h, 6, &png, err);
     if (rc == 0)
-        rc = out_write_atomic(dir, "summary.png", png.data, png.len, err);
+        rc = put_file(dir, "summary.png", png.data, png.len, err);
     gq_buf_release(&png);
     out_canvas_release(&c);
     return rc;

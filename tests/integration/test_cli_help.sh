@@ -7,7 +7,7 @@ ROOT=${GANQ_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${GANQ_BIN:-$ROOT/build/release/bin}
 G=$BIN/ganq
 [ -x "$G" ] || { echo "skip: $G not built"; exit 77; }
-T=${GANQ_TMP:-$(mktemp -d)}
+T=${GANQ_TMP:-$(mktemp -d /tmp/ganq-cli-test.XXXXXX)}
 fails=0
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 

@@ -16,13 +16,13 @@ import refcommon as C
 def main():
     C.engine_path()
     p = C.Parity("parity_biggan")
-    C.run_model(p, "biggan", "128", None, [0.14, 0.4, 0.94, 1.0], batch=1)
+    C.run_model(p, "biggan", "128", None, [0.14, 0.58, 1.0], batch=1, mixtures=(0.4,))
     C.run_model(p, "biggan", "cifar32", None, C.DEEP_TRUNCATIONS, batch=4)
     for size in ("256", "512"):
         if C.LONG:
             C.run_model(p, "biggan", size, None, [0.14, 0.4, 0.58, 1.0], batch=1)
         else:
-            C.run_model(p, "biggan", size, 8, [0.28, 1.0], batch=2)
+            C.run_model(p, "biggan", size, 8, [0.28, 1.0], batch=1, mixtures=(0.5,))
     return p.finish()
 
 

@@ -197,12 +197,27 @@ static void fw_drop_queue(fw *w)
     w->nq = 0;
 }
 
-static void fw_close(fw *w)
+/* Close like a crash: no Goodbye (the broker finds out by silence). */
+static void fw_drop(fw *w)
 {
     fw_drop_queue(w);
     if (w->s)
         zmq_close(w->s);
     memset(w, 0, sizeof *w);
+}
+
+/* Close like a clean stop: Goodbye first (the broker forgets the session at once). */
+static void fw_close(fw *w)
+{
+    if (w->s && w->live && w->id[0]) {
+        Ganq__V1__Goodbye g = GANQ__V1__GOODBYE__INIT;
+        Ganq__V1__Envelope e = GANQ__V1__ENVELOPE__INIT;
+        e.body_case = E_(GOODBYE);
+        e.goodbye = &g;
+        send_env(w->s, &e, 1);
+        gq_sleep_ms(20);   /* let it leave before the socket closes (linger 0) */
+    }
+    fw_drop(w);
 }
 
 static const char *const tc_names[10] = {"class0", "class1", "class2", "class3", "class4",
@@ -212,7 +227,7 @@ static const char *const tc_names[10] = {"class0", "class1", "class2", "class3",
 static fw *fw_hello(int i, const char *name, Ganq__V1__RunningTask **running, size_t nrunning)
 {
     fw *w = &W[i];
-    fw_close(w);
+    fw_drop(w);
     w->s = zmq_socket(ctx, ZMQ_DEALER);
     int linger = 0;
     zmq_setsockopt(w->s, ZMQ_LINGER, &linger, sizeof linger);
@@ -454,7 +469,11 @@ static void test_submit_lease_done(void **state)
     assert_int_equal(t1.start, 4);
     /* no third task without credit */
     assert_null(fw_expect(a, E_(TASK), 300));
-    assert_int_equal(job_state(job), GANQ__V1__JOB_STATE__JOB_RUNNING);
+    r = status(job, 0);
+    assert_int_equal(r->job_info->state, GANQ__V1__JOB_STATE__JOB_RUNNING);
+    /* submitted before any worker: pinned to the sha256 of the first worker's file */
+    assert_string_equal(r->job_info->spec->model_sha256, TC_SHA);
+    ganq__v1__envelope__free_unpacked(r, NULL);
 
     Ganq__V1__Progress pg = GANQ__V1__PROGRESS__INIT;
     pg.job_id = job;
@@ -720,7 +739,7 @@ static void test_malformed_input(void **state)
 
     /* worker side: not registered -> Reconnect; garbage -> Error; bad Done -> Error */
     fw *w = &W[5];
-    fw_close(w);
+    fw_drop(w);
     w->s = zmq_socket(ctx, ZMQ_DEALER);
     int linger = 0;
     zmq_setsockopt(w->s, ZMQ_LINGER, &linger, sizeof linger);
@@ -829,7 +848,7 @@ static void test_restart_readopt(void **state)
     fw_credit(w, 1);
     task_copy t = fw_task(w);
     for (int i = 0; i < NFW; i++)
-        fw_close(&W[i]);
+        fw_drop(&W[i]);   /* as if the broker died under them */
     stop_broker();
     start_broker();   /* same database */
     assert_int_equal(job_state(job), GANQ__V1__JOB_STATE__JOB_RUNNING);
@@ -883,6 +902,239 @@ static void test_restart_readopt(void **state)
     assert_false(broker_endpoint_is_local("tcp://127.0.0.1.evil.com:5555"));
 }
 
+/* A worker that reconnects on a new socket (same name) before the broker noticed the old
+ * one die keeps the tasks it lists; the ones it does not list go back to pending. */
+static void test_rehello_new_connection(void **state)
+{
+    (void)state;
+    Ganq__V1__JobSpec s = base_spec(8, 4);
+    char job[64];
+    assert_null(submit(&s, job, NULL));
+    fw *w = fw_hello(7, "fake-n", NULL, 0);
+    fw_credit(w, 2);
+    task_copy t0 = fw_task(w), t1 = fw_task(w);
+    char old_id[64];
+    snprintf(old_id, sizeof old_id, "%s", w->id);
+    Ganq__V1__RunningTask rt = GANQ__V1__RUNNING_TASK__INIT;
+    rt.job_id = t0.job_id;
+    rt.task_id = t0.task_id;
+    rt.attempt = t0.attempt;
+    Ganq__V1__RunningTask *run[1] = {&rt};
+    w = fw_hello(7, "fake-n", run, 1);   /* closes the old socket, opens a new one */
+    assert_string_not_equal(w->id, old_id);
+    assert_null(fw_expect(w, E_(CANCEL_TASK), 300));
+    Ganq__V1__Envelope *r = status(job, 0);
+    assert_int_equal(r->job_info->tasks_leased, 1);   /* t0 adopted, t1 requeued */
+    ganq__v1__envelope__free_unpacked(r, NULL);
+    fw_done(w, &t0, NULL);
+    fw_credit(w, 1);
+    task_copy t = fw_task(w);
+    assert_int_equal(t.task_id, t1.task_id);
+    assert_int_equal(t.attempt, 2);
+    fw_done(w, &t, NULL);
+    wait_state(job, GANQ__V1__JOB_STATE__JOB_DONE, 5000);
+    fw_close(w);
+}
+
+/* Priority first, then fair share between owners, then age, as the broker applies it. */
+static void test_scheduling_order(void **state)
+{
+    (void)state;
+    pump_all(700);   /* sessions of earlier tests that did not say Goodbye are dead by now */
+    Ganq__V1__JobSpec s = base_spec(3, 1);
+    char a[64], bj[64], cj[64];
+    s.owner = "alice";
+    assert_null(submit(&s, a, NULL));
+    s.owner = "bob";
+    assert_null(submit(&s, bj, NULL));
+    s = base_spec(1, 1);
+    s.owner = "carol";
+    s.priority = 5;
+    assert_null(submit(&s, cj, NULL));
+    fw *w = fw_hello(0, "fake-s", NULL, 0);
+    fw_credit(w, 4);
+    task_copy t[4];
+    for (int i = 0; i < 4; i++)
+        t[i] = fw_task(w);
+    assert_string_equal(t[0].job_id, cj);   /* priority 5 */
+    assert_string_equal(t[1].job_id, a);    /* alice and bob hold 0: alice's job is older */
+    assert_string_equal(t[2].job_id, bj);   /* alice holds 1, bob 0 */
+    assert_string_equal(t[3].job_id, a);    /* 1 each: older again */
+    for (int i = 0; i < 4; i++)
+        fw_done(w, &t[i], NULL);
+    fw_credit(w, 2);
+    for (int k = 0; k < 2; k++) {   /* the rest: the three remaining tasks in two rounds */
+        task_copy x = fw_task(w);
+        fw_done(w, &x, NULL);
+        fw_credit(w, 1);
+    }
+    task_copy x = fw_task(w);
+    fw_done(w, &x, NULL);
+    wait_state(a, GANQ__V1__JOB_STATE__JOB_DONE, 5000);
+    wait_state(bj, GANQ__V1__JOB_STATE__JOB_DONE, 5000);
+    wait_state(cj, GANQ__V1__JOB_STATE__JOB_DONE, 5000);
+    fw_close(w);
+}
+
+static size_t pack(Ganq__V1__Envelope *e, uint8_t *buf, size_t cap)
+{
+    e->version = 1;
+    size_t n = ganq__v1__envelope__get_packed_size(e);
+    assert_true(n <= cap);
+    return ganq__v1__envelope__pack(e, buf);
+}
+
+/* Random damage to valid frames of every kind, on both sockets: the broker answers or
+ * ignores each one, never crashes, and still serves afterwards. Runs last: it leaves odd
+ * jobs behind. */
+static void test_fuzz_frames(void **state)
+{
+    (void)state;
+    static uint8_t base[12][4096];
+    size_t blen[12];
+    int bsock[12];   /* 0 client, 1 worker */
+    int nb = 0;
+    Ganq__V1__JobSpec sp = base_spec(5, 1000000);
+    sp.classes = "0-3,class7";
+    double tr[2] = {0.5, 1.0};
+    sp.n_truncations = 2;
+    sp.truncations = tr;
+    Ganq__V1__Submit sub = GANQ__V1__SUBMIT__INIT;
+    sub.spec = &sp;
+    Ganq__V1__Envelope e = GANQ__V1__ENVELOPE__INIT;
+    e.body_case = E_(SUBMIT);
+    e.submit = &sub;
+    bsock[nb] = 0; blen[nb] = pack(&e, base[nb], sizeof base[0]); nb++;
+    sp.kind = GANQ__V1__JOB_KIND__KIND_INTERPOLATE;
+    sp.steps = 5;
+    sp.class_a_name = "class1";
+    sp.class_b_name = "class2";
+    bsock[nb] = 0; blen[nb] = pack(&e, base[nb], sizeof base[0]); nb++;
+    Ganq__V1__Status st = GANQ__V1__STATUS__INIT;
+    st.job_id = "j000001";
+    st.with_outputs = 1;
+    Ganq__V1__Envelope es = GANQ__V1__ENVELOPE__INIT;
+    es.body_case = E_(STATUS);
+    es.status = &st;
+    bsock[nb] = 0; blen[nb] = pack(&es, base[nb], sizeof base[0]); nb++;
+    Ganq__V1__List l = GANQ__V1__LIST__INIT;
+    l.limit = 3;
+    Ganq__V1__Envelope el = GANQ__V1__ENVELOPE__INIT;
+    el.body_case = E_(LIST);
+    el.list = &l;
+    bsock[nb] = 0; blen[nb] = pack(&el, base[nb], sizeof base[0]); nb++;
+    Ganq__V1__Watch wq = GANQ__V1__WATCH__INIT;
+    wq.job_id = "j000002";
+    Ganq__V1__Envelope ew = GANQ__V1__ENVELOPE__INIT;
+    ew.body_case = E_(WATCH);
+    ew.watch = &wq;
+    bsock[nb] = 0; blen[nb] = pack(&ew, base[nb], sizeof base[0]); nb++;
+    Ganq__V1__ModelInfo mi = GANQ__V1__MODEL_INFO__INIT;
+    mi.name = "testcard";
+    mi.sha256 = TC_SHA;
+    mi.num_classes = 10;
+    mi.n_class_names = 10;
+    mi.class_names = (char **)tc_names;
+    Ganq__V1__ModelInfo *mis[1] = {&mi};
+    Ganq__V1__RunningTask rt = GANQ__V1__RUNNING_TASK__INIT;
+    rt.job_id = "j000003";
+    rt.attempt = 1;
+    Ganq__V1__RunningTask *run[1] = {&rt};
+    Ganq__V1__Hello h = GANQ__V1__HELLO__INIT;
+    h.name = "fuzz";
+    h.n_models = 1;
+    h.models = mis;
+    h.n_running = 1;
+    h.running = run;
+    Ganq__V1__Envelope eh = GANQ__V1__ENVELOPE__INIT;
+    eh.body_case = E_(HELLO);
+    eh.hello = &h;
+    bsock[nb] = 1; blen[nb] = pack(&eh, base[nb], sizeof base[0]); nb++;
+    Ganq__V1__Credit cr = GANQ__V1__CREDIT__INIT;
+    cr.credits = 3;
+    Ganq__V1__Envelope ec = GANQ__V1__ENVELOPE__INIT;
+    ec.body_case = E_(CREDIT);
+    ec.credit = &cr;
+    bsock[nb] = 1; blen[nb] = pack(&ec, base[nb], sizeof base[0]); nb++;
+    Ganq__V1__OutputRecord o = GANQ__V1__OUTPUT_RECORD__INIT;
+    o.path = "000001.png";
+    o.images = 1;
+    o.sha256 = TC_SHA;
+    o.first_index = 1;
+    Ganq__V1__OutputRecord *os[1] = {&o};
+    Ganq__V1__Done d = GANQ__V1__DONE__INIT;
+    d.job_id = "j000004";
+    d.n_outputs = 1;
+    d.outputs = os;
+    d.attempt = 1;
+    Ganq__V1__Envelope ed = GANQ__V1__ENVELOPE__INIT;
+    ed.body_case = E_(DONE);
+    ed.done = &d;
+    bsock[nb] = 1; blen[nb] = pack(&ed, base[nb], sizeof base[0]); nb++;
+    Ganq__V1__Failed f = GANQ__V1__FAILED__INIT;
+    f.job_id = "j000004";
+    f.reason = "x";
+    f.retryable = 1;
+    f.attempt = 1;
+    Ganq__V1__Envelope ef = GANQ__V1__ENVELOPE__INIT;
+    ef.body_case = E_(FAILED);
+    ef.failed = &f;
+    bsock[nb] = 1; blen[nb] = pack(&ef, base[nb], sizeof base[0]); nb++;
+    Ganq__V1__Progress pg = GANQ__V1__PROGRESS__INIT;
+    pg.job_id = "j000005";
+    pg.images_done = 1;
+    Ganq__V1__Envelope ep = GANQ__V1__ENVELOPE__INIT;
+    ep.body_case = E_(PROGRESS);
+    ep.progress = &pg;
+    bsock[nb] = 1; blen[nb] = pack(&ep, base[nb], sizeof base[0]); nb++;
+    Ganq__V1__Goodbye g = GANQ__V1__GOODBYE__INIT;
+    g.n_returned = 1;
+    g.returned = run;
+    Ganq__V1__Envelope eg = GANQ__V1__ENVELOPE__INIT;
+    eg.body_case = E_(GOODBYE);
+    eg.goodbye = &g;
+    bsock[nb] = 1; blen[nb] = pack(&eg, base[nb], sizeof base[0]); nb++;
+
+    void *ws = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(ws, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal(zmq_connect(ws, wep), 0);
+    unsigned seed = 12345;
+    uint8_t buf[4096];
+    for (int i = 0; i < 1000; i++) {
+        int k = (int)(rand_r(&seed) % (unsigned)nb);
+        size_t n = blen[k];
+        memcpy(buf, base[k], n);
+        int mode = (int)(rand_r(&seed) % 4);
+        if (mode == 3 && n > 1)
+            n = 1 + rand_r(&seed) % (n - 1);                 /* truncated */
+        else
+            for (int m = 0; m <= mode; m++)                   /* 1..3 bytes changed */
+                buf[rand_r(&seed) % n] = (uint8_t)rand_r(&seed);
+        assert_true(zmq_send(bsock[k] ? ws : client, buf, n, 0) >= 0);
+        if (i % 50 == 0) {   /* drain what came back */
+            Ganq__V1__Envelope *r;
+            pump_all(5);
+            while ((r = recv_env(client, 0)) != NULL)
+                ganq__v1__envelope__free_unpacked(r, NULL);
+            while ((r = recv_env(ws, 0)) != NULL)
+                ganq__v1__envelope__free_unpacked(r, NULL);
+        }
+    }
+    /* still serving, and the broker thread is alive */
+    Ganq__V1__JobSpec ok = base_spec(2, 0);
+    char job[64];
+    assert_null(submit(&ok, job, NULL));
+    Ganq__V1__Envelope *r = status(job, 0);
+    assert_int_equal(r->body_case, E_(JOB_INFO));
+    ganq__v1__envelope__free_unpacked(r, NULL);
+    assert_int_equal(atomic_load(&stop_flag), 0);
+    Ganq__V1__Envelope *x;
+    while ((x = recv_env(ws, 0)) != NULL)
+        ganq__v1__envelope__free_unpacked(x, NULL);
+    zmq_close(ws);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -916,7 +1168,10 @@ int main(void)
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_malformed_input),
         cmocka_unit_test(test_watch),
+        cmocka_unit_test(test_rehello_new_connection),
+        cmocka_unit_test(test_scheduling_order),
         cmocka_unit_test(test_restart_readopt),
+        cmocka_unit_test(test_fuzz_frames),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

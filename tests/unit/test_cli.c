@@ -270,7 +270,7 @@ static void *fake_main(void *arg)
 {
     fake *f = arg;
     void *r = zmq_socket(f->ctx, ZMQ_ROUTER);
-    int linger = 0, tmo = 3000;
+    int linger = 2000, tmo = 3000;   /* linger: the replies must leave before close */
     zmq_setsockopt(r, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(r, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
     assert_int_equal(zmq_bind(r, f->ep), 0);
@@ -321,7 +321,10 @@ static void test_conn_request(void **state)
 {
     void *ctx = zmq_ctx_new();
     for (int mode = 0; mode <= 2; mode++) {
-        fake f = {ctx, "inproc://fake-broker", mode, 0};
+        /* a fresh endpoint each time: a closed socket's inproc name is freed asynchronously */
+        static const char *const eps[] = {"inproc://fake-broker-0", "inproc://fake-broker-1",
+                                          "inproc://fake-broker-2"};
+        fake f = {ctx, eps[mode], mode, 0};
         pthread_t t;
         run_fake(&f, &t);
         cli_conn *c;
@@ -345,8 +348,8 @@ static void test_conn_request(void **state)
             int64_t t0 = gq_mono_ms();
             assert_int_equal(rc, GQ_ETIMEOUT);
             (void)t0;
-            assert_string_equal(e.msg, "broker not reachable at inproc://fake-broker (no reply "
-                                       "within 0.3 s)");
+            assert_string_equal(e.msg, "broker not reachable at inproc://fake-broker-2 (no "
+                                       "reply within 0.3 s)");
             assert_int_equal(cli_exit_of_status(rc), CLI_EXIT_UNREACHABLE);
         }
         cli_conn_free(c);

@@ -217,12 +217,14 @@ static void test_npz(void **st)
     Ganq__V1__JobSpec s = spec_of(d, GANQ__V1__JOB_KIND__KIND_SYNTHESIZE,
                                   GANQ__V1__OUTPUT_FORMAT__FORMAT_NPZ);
     plan *p = mkplan(&s);
-    /* 3 classes x 5, val 2 each: val [0, 6) -> 4 + 2, train [6, 15) -> 4 + 4 + 1 */
+    /* 3 classes x 5, val 2 each: val [0, 6) -> [0, 4) [4, 6); train [6, 15) -> [6, 8)
+     * [8, 12) [12, 15) (the shard_size grid, cut at the split) */
     assert_int_equal(plan_n_containers(p), 5);
     run_job(&s, p, 1, log, sizeof log);
     assert_non_null(strstr(log, "val-000000.npz 0 4 "));
     assert_non_null(strstr(log, "val-000001.npz 4 2 "));
-    assert_non_null(strstr(log, "train-000002.npz 14 1 "));
+    assert_non_null(strstr(log, "train-000000.npz 6 2 "));
+    assert_non_null(strstr(log, "train-000002.npz 12 3 "));
     snprintf(path, sizeof path, "%s/val-000000.npz", d);
     {
         size_t n;
@@ -250,8 +252,8 @@ static void test_npz(void **st)
                  "for k, i in enumerate([4, 5]):\n"
                  "    want = np.array([(i*31 + j*7) & 255 for j in range(144)], np.uint8)\n"
                  "    assert (x[k].reshape(-1) == want).all()\n"
-                 "t = np.load(f'{d}/train-000000.npz')\n"
-                 "assert list(t['y']) == [1, 1, 1, 3], list(t['y'])\n"
+                 "t = np.load(f'{d}/train-000001.npz')\n"
+                 "assert list(t['y']) == [1, 3, 3, 3], list(t['y'])\n"
                  "EOF",
                  d);
         assert_int_equal(system(cmd), 0);
@@ -272,8 +274,8 @@ static void test_npz(void **st)
         gq_error_clear(&e);
         assert_int_equal(out_task_open(&o, &t, &e), GQ_EINVAL);
         assert_non_null(strstr(e.msg, "container"));
-        o.start = 4;
-        o.end = 8;   /* crosses the val/train boundary at 6 */
+        o.start = 5;
+        o.end = 8;   /* starts inside val-000001 [4, 6) */
         gq_error_clear(&e);
         assert_int_equal(out_task_open(&o, &t, &e), GQ_EINVAL);
     }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -143,18 +144,29 @@ static int count_lines(const char *s)
     return n;
 }
 
-/* idempotence: the named products are byte-identical after a second finalize */
+/* idempotence: the named products are byte-identical after a second finalize, and were not
+ * even rewritten (same inode) */
 static void check_idempotent(const char *job, const Ganq__V1__JobSpec *s, const plan *p,
                              const char *const *files, int n)
 {
-    char *before[16];
+    char *before[16], path[900];
     size_t nb[16];
-    for (int k = 0; k < n; k++)
+    ino_t ino[16];
+    for (int k = 0; k < n; k++) {
+        struct stat sb;
         before[k] = slurp(s->out_dir, files[k], &nb[k]);
+        snprintf(path, sizeof path, "%s/%s", s->out_dir, files[k]);
+        assert_int_equal(stat(path, &sb), 0);
+        ino[k] = sb.st_ino;
+    }
     finalize(job, s, p);
     for (int k = 0; k < n; k++) {
         size_t na;
+        struct stat sb;
         char *after = slurp(s->out_dir, files[k], &na);
+        snprintf(path, sizeof path, "%s/%s", s->out_dir, files[k]);
+        assert_int_equal(stat(path, &sb), 0);
+        assert_int_equal(sb.st_ino, ino[k]);
         assert_int_equal(na, nb[k]);
         assert_memory_equal(after, before[k], na);
         free(after);

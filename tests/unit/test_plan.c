@@ -231,8 +231,8 @@ static void test_synthesize_layout(void **st)
     plan_free(p);
 }
 
-/* Containers: each within one split, contiguous, and tasks from plan_task_end never
- * straddle one. */
+/* Containers: each within one split and one shard_size block, contiguous, and tasks from
+ * plan_task_end never straddle one. */
 static void check_containers(plan *p, uint64_t shard)
 {
     uint64_t n = plan_n_containers(p), prev_end = 0;
@@ -242,6 +242,7 @@ static void check_containers(plan *p, uint64_t shard)
         plan_container_range(p, c, &f, &e);
         assert_int_equal(f, prev_end);
         assert_true(e > f && e - f <= shard);
+        assert_int_equal(f / shard, (e - 1) / shard);   /* inside one block */
         for (uint64_t i = f; i < e; i++) {
             plan_image a, b;
             assert_int_equal(plan_container_of(p, i), c);
@@ -287,19 +288,22 @@ static void test_containers(void **st)
     check_containers(p, 4);
     plan_free(p);
 
-    /* synthesize: val containers then train, boundary 6 not a multiple of 4 */
+    /* synthesize: val containers then train, boundary 6 not a multiple of 4: the block
+     * [4, 8) is cut into val [4, 6) and train [6, 8) */
     s.kind = GANQ__V1__JOB_KIND__KIND_SYNTHESIZE;
     s.per_class = 10;
     s.val_fraction = 0.2;
     s.format = GANQ__V1__OUTPUT_FORMAT__FORMAT_NPZ;
     p = must_init(&s, &m);
-    assert_int_equal(plan_n_containers(p), 2 + 6);
+    assert_int_equal(plan_n_containers(p), 2 + 7);
     plan_container_path(p, 0, path, sizeof path);
     assert_string_equal(path, "val-000000.npz");
     plan_container_path(p, 1, path, sizeof path);
     assert_string_equal(path, "val-000001.npz");
     plan_container_path(p, 2, path, sizeof path);
     assert_string_equal(path, "train-000000.npz");
+    plan_container_path(p, 8, path, sizeof path);
+    assert_string_equal(path, "train-000006.npz");
     {
         uint64_t f, e;
         plan_container_range(p, 1, &f, &e);
@@ -307,9 +311,28 @@ static void test_containers(void **st)
         assert_int_equal(e, 6);
         plan_container_range(p, 2, &f, &e);
         assert_int_equal(f, 6);
-        assert_int_equal(e, 10);
+        assert_int_equal(e, 8);
+        plan_container_range(p, 3, &f, &e);
+        assert_int_equal(f, 8);
+        assert_int_equal(e, 12);
+        plan_container_range(p, 8, &f, &e);
+        assert_int_equal(f, 28);
+        assert_int_equal(e, 30);
+        assert_int_equal(plan_container_of(p, 5), 1);
+        assert_int_equal(plan_container_of(p, 6), 2);
+        assert_int_equal(plan_container_of(p, 29), 8);
     }
-    assert_int_equal(plan_task_end(p, 0, 100), 6);   /* clipped at the split */
+    assert_int_equal(plan_task_end(p, 0, 100), 30);
+    assert_int_equal(plan_task_end(p, 0, 5), 8);
+    /* the broker's uniform split: every task of a multiple of 4 holds whole containers */
+    for (uint64_t ts = 4; ts <= 12; ts += 4)
+        for (uint64_t a = 0; a < 30; a += ts) {
+            uint64_t b = a + ts < 30 ? a + ts : 30, f, e;
+            plan_container_range(p, plan_container_of(p, a), &f, &e);
+            assert_int_equal(f, a);
+            plan_container_range(p, plan_container_of(p, b - 1), &f, &e);
+            assert_int_equal(e, b);
+        }
     check_containers(p, 4);
     plan_free(p);
 }
@@ -553,6 +576,28 @@ static void test_model_from_info(void **st)
     assert_null(m.class_names);
 }
 
+static void test_class_suggest(void **st)
+{
+    (void)st;
+    static const char *nm[] = {"tench", "goldfish", "great white shark", "tiger shark",
+                               "class3", "class_30", "golden retriever"};
+    char buf[128];
+    assert_int_equal(plan_class_suggest("goldfsh", 7, nm, 7, buf, sizeof buf), 1);
+    assert_string_equal(buf, "\"goldfish\"");
+    /* containment, several answers, best first */
+    assert_int_equal(plan_class_suggest("shark", 5, nm, 7, buf, sizeof buf), 2);
+    assert_string_equal(buf, "\"great white shark\", \"tiger shark\"");
+    assert_int_equal(plan_class_suggest("clas3", 5, nm, 7, buf, sizeof buf), 1);
+    assert_string_equal(buf, "\"class3\"");   /* class_30 is farther */
+    assert_int_equal(plan_class_suggest("Tiger_Shark", 11, nm, 7, buf, sizeof buf), 1);
+    assert_int_equal(plan_class_suggest("zebra", 5, nm, 7, buf, sizeof buf), 0);
+    assert_string_equal(buf, "");
+    assert_int_equal(plan_class_suggest("x", 1, NULL, 0, buf, sizeof buf), 0);
+    /* a tiny buffer truncates cleanly */
+    assert_true(plan_class_suggest("shark", 5, nm, 7, buf, 12) <= 1);
+    assert_true(strlen(buf) < 12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -565,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_interpolate),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_model_from_info),
+        cmocka_unit_test(test_class_suggest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,1 @@
+’:submit.spec.count#submit.spec.count: 0 is not allowed

@@ -1,0 +1,2 @@
+R
+testcard8h’/tmp/out
