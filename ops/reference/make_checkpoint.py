@@ -13,9 +13,10 @@ exactly as the public checkpoints are:
 The values are chosen so that parity checks mean something:
 - SN vectors are consistent: u, v (HF) or u0 (BR) come from several real power iterations on
   the stored weight, so sigma is close to the top singular value.
-- Standing statistics are calibrated: one forward pass with batch statistics measures each
-  BN's input mean/var, and every stored row is that measurement perturbed independently per
-  row and channel (means by ~0.3 std, vars by a factor exp(0.3 N(0,1))). So activations stay
+- Standing statistics are calibrated: a forward pass with batch statistics measures each
+  BN's input mean/var (deep: all rows at t=0.3, then rows 25..50 again at t=0.9), and every
+  stored row is that measurement perturbed independently per row and channel (means by
+  ~0.3 std, vars by a factor exp(0.3 N(0,1))). So activations stay
   O(1), tanh is not saturated, and a wrong row or a wrong interpolation direction moves the
   output far beyond the 1e-4 tolerance.
 - Every 8th output channel of each layer is ~20x smaller than the rest (variance ~1e-3), so
@@ -87,15 +88,17 @@ def _batch_stats(x):
     return xd.mean(dim=(0, 2, 3)), xd.var(dim=(0, 2, 3), unbiased=False)
 
 
-def _calibrate_deep(gen):
+def _calibrate_deep(gen, lo=0):
+    """Rows lo..n-1 of the standing stats from this pass's batch statistics."""
     def fn(bn, x):
         m, v = _batch_stats(x)
         n, c = bn.running_means.shape
         s = v.sqrt()
-        bn.running_means.copy_((m + 0.3 * s * torch.randn(n, c, generator=gen,
-                                                          dtype=torch.float64)).float())
-        bn.running_vars.copy_((v * torch.exp(0.3 * torch.randn(n, c, generator=gen,
-                                                               dtype=torch.float64))).float())
+        k = n - lo
+        bn.running_means[lo:] = (m + 0.3 * s * torch.randn(k, c, generator=gen,
+                                                           dtype=torch.float64)).float()
+        bn.running_vars[lo:] = (v * torch.exp(0.3 * torch.randn(k, c, generator=gen,
+                                                                dtype=torch.float64))).float()
         bn.calibrate = None
     return fn
 
@@ -149,15 +152,23 @@ def make_model(family, cfg, seed=0, calib_batch=2):
     if family == "biggan-deep":
         model.embeddings.weight.copy_(0.5 * torch.randn(model.embeddings.weight.shape,
                                                         generator=gen))
-        t = 0.5
+        passes = [(0.3, None), (0.9, cfg.n_stats // 2)]
     else:
         model.shared.weight.copy_(0.5 * torch.randn(model.shared.weight.shape, generator=gen))
-        t = 1.0
-    z = t * truncated_normal(gen, (calib_batch, cfg.z_dim))
-    y = F.one_hot(torch.randint(0, cfg.num_classes, (calib_batch,), generator=gen),
-                  cfg.num_classes).float()
-    model.fold_sn()          # SN weights are final: compute W / sigma once for this pass
-    model(z, y, t)           # calibration pass: every BN stores rows from its own input
+        passes = [(1.0, None)]
+    model.fold_sn()          # SN weights are final: compute W / sigma once for these passes
+    for t, lo in passes:
+        # Calibration pass: every BN stores stats from its own input (deep: all rows from a
+        # pass at t=0.3, then the upper half again from a pass at t=0.9, so like real standing
+        # statistics the rows follow the truncation and high t is not saturated).
+        if lo is not None:
+            for m in model.modules():
+                if isinstance(m, R.DeepBatchNorm):
+                    m.calibrate = _calibrate_deep(gen, lo)
+        z = t * truncated_normal(gen, (calib_batch, cfg.z_dim))
+        y = F.one_hot(torch.randint(0, cfg.num_classes, (calib_batch,), generator=gen),
+                      cfg.num_classes).float()
+        model(z, y, t)
     for m in model.modules():
         if isinstance(m, (R._HFSN, R._BRSN)):
             m._folded = None

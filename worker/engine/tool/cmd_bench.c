@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "proto/base/gq_buf.h"
 #include "worker/engine/engine.h"
 #include "worker/engine/tool/tool.h"
 
@@ -73,11 +74,22 @@ int cmd_bench(int argc, char **argv)
         if ((rc = engine_generate_f32(e, &b, out, &err))) goto fail;
     double dt = now_s() - t0;
     double ips = (double)B * (double)iters / dt;
-    if (json)
-        printf("{\"model\":\"%s\",\"family\":\"%s\",\"batch\":%d,\"iters\":%lld,\"threads\":%lld,"
-               "\"seconds\":%.6f,\"images_per_s\":%.4f}\n",
-               a->name, a->family_name, B, iters, threads, dt, ips);
-    else
+    if (json) {
+        gq_buf j;
+        gq_buf_init(&j);
+        gq_json_obj_begin(&j);
+        gq_json_kv_str(&j, "model", a->name);
+        gq_json_kv_str(&j, "family", a->family_name);
+        gq_json_kv_int(&j, "batch", B);
+        gq_json_kv_int(&j, "iters", iters);
+        gq_json_kv_int(&j, "threads", threads);
+        gq_json_kv_double(&j, "seconds", dt);
+        gq_json_kv_double(&j, "images_per_s", ips);
+        gq_json_obj_end(&j);
+        if (!gq_buf_ok(&j)) { gq_buf_release(&j); tool_error(C, "out of memory"); goto done; }
+        printf("%s\n", j.data);
+        gq_buf_release(&j);
+    } else
         printf("%s: batch %d, %lld iters, %.3f s: %.3f images/s\n", a->name, B, iters, dt, ips);
     status = TOOL_EXIT_OK;
     goto done;
