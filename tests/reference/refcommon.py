@@ -189,6 +189,12 @@ class Parity:
     def finish(self):
         log("%s: %d cases, worst max abs error %.3g, %d failures"
             % (self.name, self.n, self.worst, len(self.fails)))
+        # tests/run.sh keeps a failed test's scratch dir: drop the big, regenerable
+        # (seeded) checkpoints and model files, keep the small .npy inputs and outputs.
+        for root, _, files in os.walk(TMP):
+            for f in files:
+                if f.endswith((".bin", ".pth", ".safetensors")):
+                    os.unlink(os.path.join(root, f))
         for f in self.fails:
             log("  " + f)
         return 1 if self.fails else 0
