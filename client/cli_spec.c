@@ -37,6 +37,7 @@ static const cli_opt gen_opts[] = {
     {"classes", 1, O_CLASSES, "EXPR", "\"0-9\", \"3,7\", class names, or \"all\""},
     {"truncation", 1, O_TRUNC, "T[,T..]", "truncation, or a list sampled per image"},
     {"sheet", 0, O_SHEET, NULL, "also write a contact sheet (classes as rows)"},
+    {"shard-size", 1, O_SHARD, "N", "images per NPZ file or WebDataset shard (default 1000)"},
     COMMON_OPTS,
     {NULL, 0, 0, NULL, NULL},
 };
@@ -45,7 +46,7 @@ static const cli_opt syn_opts[] = {
     {"classes", 1, O_CLASSES, "EXPR", "\"0-9\", \"3,7\", class names, or \"all\""},
     {"val-fraction", 1, O_VAL_FRACTION, "F", "fraction of each class in the val split"},
     {"layout", 1, O_LAYOUT, "L", "flat|imagefolder|wds (default imagefolder)"},
-    {"shard-size", 1, O_SHARD, "N", "samples per WebDataset shard"},
+    {"shard-size", 1, O_SHARD, "N", "samples per WebDataset shard or NPZ file (default 1000)"},
     {"truncation", 1, O_TRUNC, "T[,T..]", "truncation, or a list sampled per image"},
     COMMON_OPTS,
     {NULL, 0, 0, NULL, NULL},
@@ -66,6 +67,9 @@ static const cli_opt interp_opts[] = {
     COMMON_OPTS,
     {NULL, 0, 0, NULL, NULL},
 };
+
+/* Images per NPZ file / WDS shard when --shard-size is not given. */
+#define CLI_DEFAULT_SHARD_SIZE 1000
 
 int cli_spec_kind(const char *w)
 {
@@ -320,9 +324,11 @@ int cli_spec_finish(cli_spec *s, const char *cmd)
     case GANQ__V1__JOB_KIND__KIND_SYNTHESIZE:
         if (need(cmd, p->per_class > 0, "per-class"))
             return -1;
-        if (!p->layout)
+        if (!p->layout)   /* npz files hold many images: no class folders */
             p->layout = p->format == GANQ__V1__OUTPUT_FORMAT__FORMAT_WDS
                             ? GANQ__V1__LAYOUT__LAYOUT_WDS
+                        : p->format == GANQ__V1__OUTPUT_FORMAT__FORMAT_NPZ
+                            ? GANQ__V1__LAYOUT__LAYOUT_FLAT
                             : GANQ__V1__LAYOUT__LAYOUT_IMAGEFOLDER;
         if (p->layout == GANQ__V1__LAYOUT__LAYOUT_WDS) {
             /* --format names the image encoding inside the shards. */
@@ -351,5 +357,9 @@ int cli_spec_finish(cli_spec *s, const char *cmd)
     }
     if (!p->format)
         p->format = GANQ__V1__OUTPUT_FORMAT__FORMAT_PNG;
+    /* Container formats need a size; --shard-size refuses 0, so 0 here means "not given". */
+    if (!p->shard_size && (p->format == GANQ__V1__OUTPUT_FORMAT__FORMAT_NPZ ||
+                           p->format == GANQ__V1__OUTPUT_FORMAT__FORMAT_WDS))
+        p->shard_size = CLI_DEFAULT_SHARD_SIZE;
     return 0;
 }
