@@ -243,6 +243,7 @@ static void run_task(wk_exec *x, const Ganq__V1__Task *t)
 {
     const Ganq__V1__JobSpec *spec = t->spec;
     char why[GQ_ERROR_MSG_MAX + 128];
+    int retry = 0;             /* FAILED retryable? (cancel: no) */
     gq_error err;
     gq_error_clear(&err);
     plan *p = NULL;
@@ -352,8 +353,8 @@ static void run_task(wk_exec *x, const Ganq__V1__Task *t)
         drain_controls(x);
         if (x->faults.slow_ms > 0) fault_sleep(x, x->faults.slow_ms);
         if (x->cancel_current) {
-            send_failed(x, t, "cancelled", 0);
-            goto out;
+            snprintf(why, sizeof why, "cancelled");
+            goto fail_after_free;
         }
         if (x->abort_current) {
             gq_info("task %s/%llu given back after %llu images", t->job_id,
@@ -383,8 +384,8 @@ static void run_task(wk_exec *x, const Ganq__V1__Task *t)
     }
     drain_controls(x);
     if (x->cancel_current) {
-        send_failed(x, t, "cancelled", 0);
-        goto out;
+        snprintf(why, sizeof why, "cancelled");
+        goto fail_after_free;
     }
     if ((rc = out_task_commit(ot, &recs, &n_recs, &err)) != 0) goto fail_rc;
     {
@@ -398,7 +399,13 @@ static void run_task(wk_exec *x, const Ganq__V1__Task *t)
 
 fail_rc:
     snprintf(why, sizeof why, "%s", gq_error_str(&err, rc));
-    send_failed(x, t, why, retryable_code(rc));
+    retry = retryable_code(rc);
+fail_after_free:
+    /* Discard the task's temp files BEFORE saying FAILED, so that whoever reacts to the
+     * message (the broker re-leasing, a test looking at the directory) never sees them. */
+    out_task_free(ot);
+    ot = NULL;
+    send_failed(x, t, why, retry);
 out:
     x->current = NULL;
     x->cancel_current = x->abort_current = 0;
