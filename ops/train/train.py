@@ -125,6 +125,7 @@ def main():
         torch.set_rng_state(st["rng_torch"]); np.random.set_state(st["rng_np"])
         random.setstate(st["rng_py"])
         meta = {k: st[k] for k in ("hparams", "step", "train_seconds", "calls", "images_d")}
+        meta["threads_max"] = st.get("threads_max", 0)
         print("resumed at step %d (%.1f min trained)" % (st["step"], st["train_seconds"] / 60))
     else:
         h = {k: getattr(a, k) for k in HPARAMS}
@@ -133,6 +134,8 @@ def main():
         meta = dict(hparams=h, step=0, train_seconds=0.0, calls=0, images_d=0)
         print("new run", json.dumps(h))
     meta["calls"] += 1
+    if a.minutes > 0:
+        meta["threads_max"] = max(meta.get("threads_max", 0), a.threads)
 
     x_all, y_all = cifar.load("train")
     n = len(x_all)
@@ -198,7 +201,7 @@ def main():
             "arch": {"ch": h["ch"], "dim_z": G_ema.dim_z, "z_chunk": G_ema.z_chunk,
                      "shared_dim": G_ema.shared_dim, "n_classes": 10, "hier": True,
                      "attention": None, "bn_eps": 1e-5, "sn_eps": 1e-8},
-            "compute": {"device": "cpu", "threads": a.threads,
+            "compute": {"device": "cpu", "threads": meta.get("threads_max") or "unknown",
                         "train_minutes": round(meta["train_seconds"] / 60, 1),
                         "iterations": meta["step"], "batch_size": B,
                         "d_steps_per_iteration": h["d_steps"],
