@@ -26,6 +26,8 @@
  *     copies of the spec and plan and report through fin_mu.
  */
 #include "broker/broker.h"
+#include "broker/zap.h"
+#include "proto/wire/curve.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -115,6 +117,7 @@ typedef struct broker {
     store   *st;
     void    *ctx;
     int      own_ctx;
+    broker_zap *zap;    /* ZAP handler thread when CURVE is on, else NULL */
     void    *cs, *ws;            /* ROUTER sockets: clients, workers */
     session *sess;
     size_t   nsess, capsess;
@@ -2104,6 +2107,11 @@ static int bind_router(broker *b, void **sock, const char *ep, gq_error *err)
     *sock = zmq_socket(b->ctx, ZMQ_ROUTER);
     if (!*sock)
         return gq_fail(err, GQ_ENET, "zmq_socket: %s", zmq_strerror(errno));
+    if (b->cfg->curve_secret) {
+        int rc = wire_curve_server_setup(*sock, b->cfg->curve_secret, err);
+        if (rc < 0)
+            return rc;
+    }
     int linger = 200;
     int64_t maxmsg = WIRE_MAX_FRAME;
     int hwm = 100000;
@@ -2131,10 +2139,14 @@ int broker_run(const broker_config *cfg, gq_error *err)
     if (cfg->lease_ms < 100)
         return gq_fail(err, GQ_EINVAL, "lease-ms: %" PRId64 " is below 100", cfg->lease_ms);
     const char *eps[2] = {cfg->clients_ep, cfg->workers_ep};
+    if (!cfg->curve_secret != !cfg->authorized_keys_dir)
+        return gq_fail(err, GQ_EINVAL, "curve: a CURVE secret key and an authorized-keys "
+                       "directory go together; give both or neither");
     for (int i = 0; i < 2; i++)
-        if (!cfg->insecure && !broker_endpoint_is_local(eps[i]))
-            return gq_fail(err, GQ_EINVAL, "%s: %s is not a loopback endpoint; CURVE is not "
-                           "implemented, so binding it needs --insecure (plain text)",
+        if (!cfg->insecure && !cfg->curve_secret && !broker_endpoint_is_local(eps[i]))
+            return gq_fail(err, GQ_EINVAL, "%s: %s is not a loopback endpoint; binding it "
+                           "needs CURVE (--curve-secret FILE --authorized-keys DIR) or "
+                           "--insecure (plain text, no authentication)",
                            i ? "workers" : "clients", eps[i]);
     broker *b = calloc(1, sizeof *b);
     if (!b)
@@ -2155,6 +2167,9 @@ int broker_run(const broker_config *cfg, gq_error *err)
             goto out;
         }
     }
+    if (cfg->curve_secret &&
+        (rc = broker_zap_start(b->ctx, cfg->authorized_keys_dir, &b->zap, err)) < 0)
+        goto out;
     if ((rc = bind_router(b, &b->cs, cfg->clients_ep, err)) < 0 ||
         (rc = bind_router(b, &b->ws, cfg->workers_ep, err)) < 0)
         goto out;
@@ -2162,6 +2177,8 @@ int broker_run(const broker_config *cfg, gq_error *err)
         goto out;
     gq_info("serving clients on %s, workers on %s, database %s (heartbeat %d ms, liveness %d)",
             cfg->clients_ep, cfg->workers_ep, cfg->db_path, cfg->heartbeat_ms, cfg->liveness);
+    if (cfg->curve_secret)
+        gq_info("CURVE on: admitting the keys in %s", cfg->authorized_keys_dir);
     while (!(cfg->stop && atomic_load(cfg->stop))) {
         int timeout = b->nfins ? 20 : 100;
         if (cfg->heartbeat_ms / 2 < timeout)
@@ -2188,6 +2205,7 @@ out:
         zmq_close(b->cs);
     if (b->ws)
         zmq_close(b->ws);
+    broker_zap_stop(b->zap);
     if (b->own_ctx && b->ctx)
         zmq_ctx_term(b->ctx);
     store_close(b->st);

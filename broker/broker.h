@@ -42,13 +42,19 @@ typedef struct broker_config {
     atomic_int *stop;           /* broker_run returns soon after *stop != 0; may be NULL */
     broker_finalize_fn finalize;/* NULL = out_finalize_job (tests substitute their own) */
     void       *finalize_ctx;   /* passed to finalize */
+    /* CURVE (added for non-loopback deployments): when curve_secret is set, both sockets
+     * are CURVE servers with that 32-byte secret key and a ZAP handler (broker/zap.h)
+     * admits only the public keys in authorized_keys_dir (required then). Non-loopback
+     * endpoints are then allowed without insecure. NULL: plain text. Not owned. */
+    const unsigned char *curve_secret;
+    const char *authorized_keys_dir;
 } broker_config;
 
 /* Fill *c with the defaults above (db_path NULL, stop NULL). */
 void broker_config_init(broker_config *c);
 
 /* Serve until *cfg->stop. Returns 0 after a clean stop; GQ_EINVAL (bad config or a
- * non-loopback endpoint without insecure), GQ_ENET (bind failed), GQ_EBUSY (the database is
+ * non-loopback endpoint without CURVE or insecure), GQ_ENET (bind failed), GQ_EBUSY (the database is
  * held by another broker), GQ_EVERSION / GQ_EDB (database) with err filled. */
 int broker_run(const broker_config *cfg, gq_error *err);
 

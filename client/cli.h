@@ -49,5 +49,6 @@ int cmd_list(cli_ctx *ctx, int argc, char **argv);
 int cmd_cancel(cli_ctx *ctx, int argc, char **argv);
 int cmd_workers(cli_ctx *ctx, int argc, char **argv);
 int cmd_debug_send(cli_ctx *ctx, int argc, char **argv); /* cmd_debug.c (tests only) */
+int cmd_keygen(cli_ctx *ctx, int argc, char **argv);   /* cmd_keygen.c */
 
 #endif

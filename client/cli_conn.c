@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "proto/base/gq_time.h"
+#include "proto/wire/curve.h"
 #include "proto/wire/wire.h"
 
 struct cli_conn {
@@ -16,7 +17,38 @@ struct cli_conn {
     char    *endpoint;
     int      timeout_ms;  /* per request */
     uint64_t next_id;     /* request ids, from 1 */
+    int      curve;       /* 1: a CURVE client */
 };
+
+/* Set from the global options / environment before any connection opens (one thread). */
+static const char *g_broker_key, *g_curve_secret;
+
+void cli_conn_set_curve(const char *broker_key_path, const char *secret_path)
+{
+    if (broker_key_path)
+        g_broker_key = broker_key_path;
+    if (secret_path)
+        g_curve_secret = secret_path;
+}
+
+static int setup_curve(cli_conn *c, gq_error *err)
+{
+    if (!g_broker_key != !g_curve_secret)
+        return gq_fail(err, GQ_ENET, "%s: CURVE needs both --broker-key FILE and "
+                       "--curve-secret FILE (or GANQ_BROKER_KEY and GANQ_CURVE_SECRET)",
+                       g_broker_key ? "--curve-secret" : "--broker-key");
+    wire_curve_client k;
+    gq_error ke;
+    gq_error_clear(&ke);
+    if (wire_curve_client_load(g_broker_key, g_curve_secret, &k, &ke) != 0)
+        return gq_fail(err, GQ_ENET, "%s", ke.msg);
+    int rc = wire_curve_client_setup(c->sock, &k, &ke);
+    memset(&k, 0, sizeof k);
+    if (rc)
+        return gq_fail(err, GQ_ENET, "%s", ke.msg);
+    c->curve = 1;
+    return 0;
+}
 
 int cli_conn_open(const char *endpoint, int timeout_ms, void *zctx, cli_conn **out,
                   gq_error *err)
@@ -46,6 +78,8 @@ int cli_conn_open(const char *endpoint, int timeout_ms, void *zctx, cli_conn **o
     }
     int linger = 0;
     zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger);
+    if (c->own_ctx && (g_broker_key || g_curve_secret) && setup_curve(c, err) != 0)
+        goto fail;
     if (zmq_connect(c->sock, endpoint) != 0) {
         gq_fail(err, GQ_ENET, "--broker: cannot connect to '%s': %s", endpoint,
                 zmq_strerror(zmq_errno()));
@@ -77,6 +111,16 @@ void cli_conn_free(cli_conn *c)
 
 const char *cli_conn_endpoint(const cli_conn *c) { return c->endpoint; }
 int cli_conn_timeout_ms(const cli_conn *c) { return c->timeout_ms; }
+
+const char *cli_conn_timeout_hint(const cli_conn *c)
+{
+    if (!c->own_ctx)
+        return "";
+    if (c->curve)
+        return "; with CURVE this may also be failed authentication: check --broker-key, "
+               "and that the broker's authorized-keys directory holds our public key";
+    return "; if the broker uses CURVE, give --broker-key and --curve-secret";
+}
 
 int cli_send(cli_conn *c, Ganq__V1__Envelope *req, uint64_t *rid, gq_error *err)
 {
@@ -152,6 +196,6 @@ int cli_request(cli_conn *c, Ganq__V1__Envelope *req, Ganq__V1__Envelope **reply
         *reply = m;
         return 0;
     }
-    return gq_fail(err, GQ_ETIMEOUT, "broker not reachable at %s (no reply within %.1f s)",
-                   c->endpoint, c->timeout_ms / 1000.0);
+    return gq_fail(err, GQ_ETIMEOUT, "broker not reachable at %s (no reply within %.1f s)%s",
+                   c->endpoint, c->timeout_ms / 1000.0, cli_conn_timeout_hint(c));
 }

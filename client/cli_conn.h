@@ -16,14 +16,24 @@
 
 typedef struct cli_conn cli_conn;
 
+/* CURVE for every later connection that owns its context (zctx NULL; the embedded inproc
+ * mode of `ganq run` never uses CURVE): the broker's public key file and our secret key
+ * file (proto/wire/curve.h). Either may be NULL (unset); a later call replaces a path.
+ * The files are read by cli_conn_open. Paths are not copied (argv / environment). */
+void cli_conn_set_curve(const char *broker_key_path, const char *secret_path);
+
 /* Open a connection to endpoint. zctx: an existing zmq context to share (embedded mode over
  * inproc://), or NULL to create one owned by the connection. OUT: *out, NULL on failure.
- * Returns 0 or GQ_ENET / GQ_ENOMEM (err says why). */
+ * Returns 0 or GQ_ENET (cannot connect, or a CURVE key file is missing or malformed, or only
+ * one of the two is set: err names the file or flag) / GQ_ENOMEM. */
 int cli_conn_open(const char *endpoint, int timeout_ms, void *zctx, cli_conn **out,
                   gq_error *err);
 void cli_conn_free(cli_conn *c);    /* NULL is a no-op */
 const char *cli_conn_endpoint(const cli_conn *c);
 int cli_conn_timeout_ms(const cli_conn *c);
+/* Text to append to a "no reply" message: with CURVE, that authentication may have failed;
+ * without, that the broker may require CURVE. "" for an embedded connection. */
+const char *cli_conn_timeout_hint(const cli_conn *c);
 
 /* Send req (its request_id is assigned here) and wait for the reply with that id.
  * OUT: *reply (wire_free() it). A reply that is an Error is returned as a status

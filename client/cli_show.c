@@ -239,8 +239,9 @@ int cli_watch_job(cli_conn *c, const char *job_id, int interval_ms, int *final_s
                 if (p.drawn)
                     fputc('\n', stderr);
                 return gq_fail(err, GQ_ETIMEOUT,
-                               "broker not reachable at %s (no reply within %.1f s)",
-                               cli_conn_endpoint(c), timeout / 1000.0);
+                               "broker not reachable at %s (no reply within %.1f s)%s",
+                               cli_conn_endpoint(c), timeout / 1000.0,
+                               cli_conn_timeout_hint(c));
             }
             /* Silence: the broker may have restarted and forgotten us. Subscribe again. */
             rc = send_watch(c, job_id, err);

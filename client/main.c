@@ -2,7 +2,10 @@
  * word to its cmd_* function (one file per command family); global options before the
  * command set the broker endpoint and timeout for all of them.
  *
- *   ganq [--broker EP] [--timeout SEC] COMMAND [ARGS]    (see usage_text below)
+ *   ganq [--broker EP] [--timeout SEC] [--broker-key F --curve-secret F] COMMAND [ARGS]
+ *
+ * GANQ_BROKER_KEY / GANQ_CURVE_SECRET set the CURVE key files unless the flags do; those
+ * files are checked when a connection opens (the flags check theirs at once).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +13,7 @@
 
 #include "client/cli.h"
 #include "client/cli_args.h"
+#include "client/cli_conn.h"
 #include "proto/base/gq_log.h"
 
 struct cmd {
@@ -26,6 +30,7 @@ static const struct cmd commands[] = {
     {"list", cmd_list, "list jobs"},
     {"cancel", cmd_cancel, "cancel a job"},
     {"workers", cmd_workers, "list workers"},
+    {"keygen", cmd_keygen, "write a CURVE key pair (--out DIR): NAME.pub, NAME.secret"},
     {"debug-send", cmd_debug_send, NULL},
     {NULL, NULL, NULL},
 };
@@ -33,7 +38,8 @@ static const struct cmd commands[] = {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: ganq [--broker EP] [--timeout SEC] COMMAND [ARGS]\n"
+            "usage: ganq [--broker EP] [--timeout SEC] [--broker-key FILE --curve-secret FILE]\n"
+            "            COMMAND [ARGS]\n"
             "\n"
             "Submit and follow image-generation jobs on a ganq broker.\n"
             "\n"
@@ -47,13 +53,17 @@ static void usage(FILE *f)
             "global options (also accepted after the command):\n"
             "  --broker EP     broker client endpoint (default $GANQ_BROKER, else %s)\n"
             "  --timeout SEC   request timeout (default $GANQ_TIMEOUT, else %d s)\n"
+            "  --broker-key FILE    CURVE: the broker's public key ($GANQ_BROKER_KEY)\n"
+            "  --curve-secret FILE  CURVE: our secret key ($GANQ_CURVE_SECRET); the broker\n"
+            "                  must list our .pub in its --authorized-keys (see 'ganq keygen')\n"
             "  --help          this text; 'ganq COMMAND --help' for a command\n"
             "\n"
             "exit codes:\n"
             "  0  ok (for watch and run: the job is done)\n"
             "  1  the job failed or was cancelled, or the broker refused the request\n"
             "  2  usage error: unknown command or option, bad value (the message names it)\n"
-            "  3  broker not reachable, or no reply within the timeout\n",
+            "  3  broker not reachable, or no reply within the timeout (with CURVE, also a\n"
+            "     wrong --broker-key or a key the broker does not authorise)\n",
             "help", "show help for a command", CLI_DEFAULT_BROKER,
             CLI_DEFAULT_TIMEOUT_MS / 1000);
 }
@@ -81,6 +91,9 @@ int main(int argc, char **argv)
                                   "(0, 86400]", envt);
         ctx.timeout_ms = (int)(d * 1000 + 0.5);
     }
+
+    const char *envk = getenv("GANQ_BROKER_KEY"), *envs = getenv("GANQ_CURVE_SECRET");
+    cli_conn_set_curve(envk && *envk ? envk : NULL, envs && *envs ? envs : NULL);
 
     /* Global options, up to the command word. */
     const cli_opt *tabs[] = {cli_conn_opts(), NULL};

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "proto/base/gq_log.h"
+#include "proto/wire/curve.h"
 #include "worker/worker.h"
 
 static atomic_int g_stop;
@@ -31,6 +32,7 @@ static void usage(FILE *f)
 {
     fputs("usage: ganq-worker --broker EP [--models DIR] [--device cpu] [--name N]\n"
           "                   [--credits N] [--threads N] [--encoders N] [--grace-ms N]\n"
+          "                   [--broker-key FILE --curve-secret FILE]\n"
           "\n"
           "Runs ganq tasks leased by a broker.\n"
           "  --broker EP     broker worker endpoint (tcp://127.0.0.1:5556, ipc://PATH)\n"
@@ -41,6 +43,11 @@ static void usage(FILE *f)
           "  --threads N     engine threads (default: all cores)\n"
           "  --encoders N    PNG/JPEG encoder threads (default: all cores)\n"
           "  --grace-ms N    on SIGTERM/SIGINT, how long the running task may finish (10000)\n"
+          "  --broker-key FILE    CURVE: the broker's public key (its .pub from `ganq keygen`)\n"
+          "  --curve-secret FILE  CURVE: this worker's secret key; the broker must list the\n"
+          "                  matching .pub in its --authorized-keys directory. A wrong or\n"
+          "                  unauthorised key shows as a broker that does not answer HELLO:\n"
+          "                  the worker logs it and keeps retrying with backoff.\n"
           "  --help          this text\n"
           "\n"
           "Environment: GANQ_LOG=error|warn|info|debug.\n"
@@ -103,15 +110,19 @@ int main(int argc, char **argv)
         { "threads", required_argument, NULL, 't' },
         { "encoders", required_argument, NULL, 'e' },
         { "grace-ms", required_argument, NULL, 'g' },
+        { "broker-key", required_argument, NULL, 'K' },
+        { "curve-secret", required_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     worker_config c;
     worker_config_init(&c);
+    const char *broker_key = NULL, *curve_secret = NULL;
+    static wire_curve_client curve;
     long long v;
     int o;
     opterr = 0;
-    while ((o = getopt_long(argc, argv, "b:m:d:n:c:t:e:g:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "b:m:d:n:c:t:e:g:hK:S:", opts, NULL)) != -1) {
         switch (o) {
         case 'b': c.broker = optarg; break;
         case 'm': c.models_dir = optarg; break;
@@ -141,6 +152,8 @@ int main(int argc, char **argv)
             }
             c.grace_ms = (int)v;
             break;
+        case 'K': broker_key = optarg; break;
+        case 'S': curve_secret = optarg; break;
         case 'h': usage(stdout); return 0;
         default:
             fprintf(stderr, "ganq-worker: unknown or incomplete option \"%s\"\n",
@@ -159,6 +172,20 @@ int main(int argc, char **argv)
         return 2;
     }
     if (read_faults(&c.faults) != 0) return 2;
+    if (!broker_key != !curve_secret) {
+        fprintf(stderr, "ganq-worker: --broker-key and --curve-secret go together (CURVE "
+                        "needs the broker's public key and this worker's secret key)\n");
+        return 2;
+    }
+    if (broker_key) {
+        gq_error kerr;
+        gq_error_clear(&kerr);
+        if (wire_curve_client_load(broker_key, curve_secret, &curve, &kerr) != 0) {
+            fprintf(stderr, "ganq-worker: %s\n", kerr.msg);
+            return 2;
+        }
+        c.curve = &curve;
+    }
     gq_log_init("ganq-worker", -1);
 
     struct sigaction sa;

@@ -38,6 +38,7 @@
 
 #include "proto/base/gq_log.h"
 #include "proto/base/gq_time.h"
+#include "proto/wire/curve.h"
 #include "proto/wire/wire.h"
 #include "worker/wk_backoff.h"
 #include "worker/wk_credit.h"
@@ -249,6 +250,14 @@ static int open_sock(wstate *w, gq_error *err)
     int linger = 1000, hwm = 10000;
     zmq_setsockopt(w->sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(w->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    if (w->cfg->curve) {
+        int rc = wire_curve_client_setup(w->sock, w->cfg->curve, err);
+        if (rc < 0) {
+            zmq_close(w->sock);
+            w->sock = NULL;
+            return rc;
+        }
+    }
     if (zmq_connect(w->sock, w->cfg->broker) != 0) {
         int rc = gq_fail(err, GQ_ENET, "broker: cannot connect to \"%s\": %s", w->cfg->broker,
                          zmq_strerror(zmq_errno()));
@@ -265,8 +274,11 @@ static void lost_broker(wstate *w, int64_t now, const char *why)
     close_sock(w);
     int64_t d = wk_backoff_next(&w->backoff);
     w->reconnect_at = now + d;
-    gq_warn("broker %s %s; reconnecting in %lld ms (attempt %d)", w->cfg->broker, why,
-            (long long)d, w->backoff.attempts);
+    gq_warn("broker %s %s; reconnecting in %lld ms (attempt %d)%s", w->cfg->broker, why,
+            (long long)d, w->backoff.attempts,
+            w->cfg->curve ? " (CURVE: if this repeats, authentication may be failing: check "
+                            "--broker-key and that the broker's authorized-keys holds our "
+                            "public key)" : "");
 }
 
 /* ---- messages from the executor ---- */

@@ -41,6 +41,9 @@ typedef struct worker_config {
     int           grace_ms;        /* on stop, how long the current task may run on; 0 = 10000 */
     atomic_int   *stop;            /* set non-zero to stop (signal-safe); required */
     worker_faults faults;
+    /* CURVE (added for non-loopback deployments): the broker's public key and our own pair
+     * (proto/wire/curve.h), or NULL for plain text. Not owned; must outlive worker_run. */
+    const struct wire_curve_client *curve;
 } worker_config;
 
 /* Sets every field to its default (NULL / 0, no faults). */
