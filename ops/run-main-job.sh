@@ -4,7 +4,8 @@
 #   1. a class sheet plus 100 PNGs (generate --sheet), in out/main/generate/
 #   2. a small labelled ImageFolder data set (synthesize: 20 images per class, 10% val split,
 #      labels.txt, manifest), in out/main/dataset/
-# The default model is the project's own CIFAR-10 BigGAN, ops/models/cifar32.safetensors.
+# The default model is the project's own CIFAR-10 BigGAN, ops/models/biggan-cifar10-ch16.safetensors
+# (ops/train; its compute is in the file's provenance and ops/train/README.md).
 # If that file is absent (a checkout without it), a random-weight model of the same
 # architecture is built instead, and this script says so loudly: its images are noise-like.
 set -euo pipefail
@@ -13,13 +14,14 @@ BIN=build/release/bin
 PY=/usr/bin/python3
 OUT=${GANQ_RUN_OUT:-out/main}
 MODELS=ops/models
-MODEL=cifar32
+MODEL=biggan-cifar10-ch16
 
 if [ ! -f "$MODELS/$MODEL.safetensors" ]; then
+    echo "run: ops/models/$MODEL.safetensors is missing: using a RANDOM-WEIGHT cifar32 model instead (its images will not look like anything)" >&2
     MODELS=build/models
+    MODEL=random-cifar32
     if [ ! -f "$MODELS/$MODEL.safetensors" ]; then
-        echo "run: ops/models/$MODEL.safetensors is missing: building a RANDOM-WEIGHT cifar32" >&2
-        echo "run: model instead (the images will not look like anything)." >&2
+
         mkdir -p "$MODELS"
         $PY ops/reference/make_checkpoint.py --family biggan --preset cifar32 --ch 16 \
             --out "$MODELS/G_ema_random.pth" --seed 1
