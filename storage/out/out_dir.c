@@ -205,15 +205,20 @@ int out_dir_check(const Ganq__V1__JobSpec *spec, const plan *p, int create, gq_e
         return rc;
     if (access(path, W_OK | X_OK) < 0)
         return gq_fail(err, GQ_EIO, "out_dir: %s is not writable", path);
+    /* List first, look for the marker second. Workers of one job check and create the
+     * directory concurrently, and each writes the marker (atomically) before any output;
+     * so any finished entry the listing saw was renamed in after the marker, which the
+     * lstat below then finds. The other order (marker first) reads another worker's first
+     * image as foreign when it lands between the two steps. */
+    empty = dir_empty(path, err);
+    if (empty < 0)
+        return empty;
     {
         char mpath[PATH_MAX + 32];
         struct stat ms;
         snprintf(mpath, sizeof mpath, "%s/%s", path, OUT_MARKER);
         has_marker = lstat(mpath, &ms) == 0;
     }
-    empty = has_marker ? 0 : dir_empty(path, err);
-    if (empty < 0)
-        return empty;
     if (!empty && !has_marker)
         return gq_fail(err, GQ_EEXIST, "out_dir: %s holds files ganq did not write (no %s "
                        "marker); choose an empty or new directory", path, OUT_MARKER);

@@ -5,8 +5,8 @@ worker can tell (the output directory lives on the workers' filesystem), end as 
 whose reason says why; either way the message must name the field or path and what is
 wrong. Cases: unknown class names (with close-match suggestions), class ids out of range,
 truncation outside (0, 2] for a model without standing statistics (the (0, 1] case of a
-standing-statistics model is in test_e2e_real_model), count limits, shard size 0 or missing,
-sweep values repeated, interpolation steps and endpoints, and output directories that are
+standing-statistics model is in test_e2e_real_model), count limits, shard size 0 (a missing
+--shard-size defaults to 1000), sweep values repeated, interpolation steps and endpoints, and output directories that are
 unwritable, foreign (files ganq did not write), another job's, or a file. A foreign
 directory is left exactly as it was.
 """
@@ -67,7 +67,6 @@ expect_error(["synthesize", "--model", "testcard", "--per-class", 20000000, "--c
               "0-9", "--out", out], "per_class", "100000000", submit_only=True)
 S = ["synthesize", "--model", "testcard", "--per-class", 3, "--classes", "0", "--layout", "wds"]
 expect_error(S + ["--shard-size", 0, "--out", out], "shard", submit_only=True)
-expect_error(S + ["--out", out], "shard_size", submit_only=True)
 expect_error(["sweep", "--model", "testcard", "--truncations", "0.5,0.5", "--per-value", 2,
               "--classes", "0", "--out", out], "0.5", "twice", submit_only=True)
 expect_error(["interpolate", "--model", "testcard", "--from", "1:1", "--to", "2:2", "--steps",
