@@ -16,7 +16,7 @@ int cpu_ctx_init(cpu_ctx *c, int threads)
     c->col = malloc(CPU_COL_FLOATS * sizeof(float));
     c->pool = cpu_pool_new(c->threads);
     if (!c->col || !c->pool) { cpu_ctx_release(c); return GQ_ENOMEM; }
-    openblas_set_num_threads(c->threads);
+    openblas_set_num_threads(1);   /* see "Batch invariance" below */
     return 0;
 }
 
@@ -27,9 +27,21 @@ void cpu_ctx_release(cpu_ctx *c)
     memset(c, 0, sizeof *c);
 }
 
+/* Batch invariance: OpenBLAS's sgemm gives results that depend, in the last bits, on the
+ * whole call's M and N (edge kernels, blocking) and on its thread count, so an image computed
+ * in a batch of 8 would differ from the same image computed alone. Every GEMM here therefore
+ * has a shape that depends only on the layer, never on the batch or the thread count:
+ * row-batched products (linears) run one row at a time, column-batched ones (convolutions,
+ * attention projections) one image at a time in column tiles of fixed width, and OpenBLAS
+ * runs single-threaded, our pool spreading whole tiles over the threads. */
+#define CPU_GEMM_TILE 4096   /* columns per GEMM tile */
+#define CPU_GEMM_MTILE 64     /* rows per GEMM tile */
+
 void cpu_gemm(int M, int N, int K, const float *A, const float *B, int ldb, float beta, float *C, int ldc)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, K, B, ldb, beta, C, ldc);
+    for (int r = 0; r < M; r++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, N, K, 1.0f, A + (size_t)r * (size_t)K,
+                    K, B, ldb, beta, C + (size_t)r * (size_t)ldc, ldc);
 }
 
 void cpu_linear(int B, int in, int out, const float *x, const float *W, const float *bias, float *y)
@@ -39,7 +51,54 @@ void cpu_linear(int B, int in, int out, const float *x, const float *W, const fl
         for (int b = 0; b < B; b++) memcpy(y + (size_t)b * (size_t)out, bias, (size_t)out * sizeof *y);
         beta = 1.0f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 1.0f, x, in, W, in, beta, y, out);
+    for (int b = 0; b < B; b++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 1, out, in, 1.0f, x + (size_t)b * (size_t)in,
+                    in, W, in, beta, y + (size_t)b * (size_t)out, out);
+}
+
+/* C[:, cols of image i] = A[M, K] x B[:, cols of image i] + beta * C for nimg images whose
+ * ncols columns start at i * stride in B and C, cut into tiles of at most CPU_GEMM_MTILE rows
+ * by CPU_GEMM_TILE columns, of equal size (M = 96 gives 2 x 48, not 64 + 32) so that the
+ * threads get even shares; the tile sizes depend on M and ncols, i.e. on the layer only. */
+typedef struct tiles_job {
+    int M, K, ncols, mw, nw, mtiles, ntiles, ldb, ldc;
+    size_t stride;
+    const float *A, *B;
+    float beta;
+    float *C;
+} tiles_job;
+
+static void gemm_tiles(void *ctx, size_t t0, size_t t1)
+{
+    const tiles_job *j = ctx;
+    const size_t per_img = (size_t)j->mtiles * (size_t)j->ntiles;
+    for (size_t t = t0; t < t1; t++) {
+        size_t img = t / per_img, r = t % per_img;
+        size_t m0 = (r / (size_t)j->ntiles) * (size_t)j->mw, c0 = (r % (size_t)j->ntiles) * (size_t)j->nw;
+        int m = j->M - (int)m0 < j->mw ? j->M - (int)m0 : j->mw;
+        int n = j->ncols - (int)c0 < j->nw ? j->ncols - (int)c0 : j->nw;
+        size_t off = img * j->stride + c0;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, j->K, 1.0f, j->A + m0 * (size_t)j->K,
+                    j->K, j->B + off, j->ldb, j->beta, j->C + m0 * (size_t)j->ldc + off, j->ldc);
+    }
+}
+
+/* Even split of n into ceil(n / most) parts, each rounded up to a multiple of align. */
+static void even_tiles(int n, int most, int align, int *width, int *count)
+{
+    int parts = (n + most - 1) / most, w = (n + parts - 1) / parts;
+    w = (w + align - 1) / align * align;
+    *width = w;
+    *count = (n + w - 1) / w;
+}
+
+static void gemm_images(cpu_ctx *c, int M, int K, const float *A, const float *B, int ldb, float beta,
+                        float *C, int ldc, int nimg, size_t stride, int ncols)
+{
+    tiles_job j = { M, K, ncols, 0, 0, 0, 0, ldb, ldc, stride, A, B, beta, C };
+    even_tiles(M, CPU_GEMM_MTILE, 8, &j.mw, &j.mtiles);
+    even_tiles(ncols, CPU_GEMM_TILE, 16, &j.nw, &j.ntiles);
+    cpu_pool_run(c->pool, (size_t)nimg * (size_t)j.mtiles * (size_t)j.ntiles, gemm_tiles, &j);
 }
 
 /* ---- convolution ---- */
@@ -120,32 +179,33 @@ int cpu_conv(cpu_ctx *c, const float *x, int Cin, int B, int H, int W, int up, i
     }
     if (k == 1) {
         if (!up) {
-            cpu_gemm(Cout, (int)N, Cin, Wt, x, (int)N, beta, out, (int)N);
+            gemm_images(c, Cout, Cin, Wt, x, (int)N, beta, out, (int)N, B, (size_t)H * (size_t)W, H * W);
             return 0;
         }
         /* 1x1 conv commutes with nearest upsampling: convolve at low resolution, then upsample. */
         size_t n0 = (size_t)B * (size_t)H * (size_t)W;
         float *tmp = malloc((size_t)Cout * n0 * sizeof *tmp);
         if (!tmp) return GQ_ENOMEM;
-        cpu_gemm(Cout, (int)n0, Cin, Wt, x, (int)n0, 0.0f, tmp, (int)n0);
+        gemm_images(c, Cout, Cin, Wt, x, (int)n0, 0.0f, tmp, (int)n0, B, (size_t)H * (size_t)W, H * W);
         if (bias) cpu_upsample(c, tmp, Cout, B, H, W, 1, out);
         else cpu_upsample(c, tmp, Cout, B, H, W, 0, out);
         free(tmp);
         return 0;
     }
     const size_t K = (size_t)Cin * 9;
-    const int rows_total = B * Ho;
+    /* Chunks of output rows within one image: the chunking depends on the layer only. */
     int rows = (int)(CPU_COL_FLOATS / (K * (size_t)Wo));
     if (rows < 1) rows = 1;
-    if (rows > rows_total) rows = rows_total;
+    if (rows > Ho) rows = Ho;
     GQ_ASSERT(K * (size_t)rows * (size_t)Wo <= CPU_COL_FLOATS);
-    for (int r0 = 0; r0 < rows_total; r0 += rows) {
-        int nr = rows_total - r0 < rows ? rows_total - r0 : rows;
-        im2col_job j = { x, c->col, B, H, W, Ho, Wo, up, r0, nr };
-        cpu_pool_run(c->pool, K, im2col_rows, &j);
-        size_t off = (size_t)r0 * (size_t)Wo;
-        cpu_gemm(Cout, nr * Wo, (int)K, Wt, c->col, nr * Wo, beta, out + off, (int)N);
-    }
+    for (int b = 0; b < B; b++)
+        for (int y0 = 0; y0 < Ho; y0 += rows) {
+            int nr = Ho - y0 < rows ? Ho - y0 : rows;
+            im2col_job j = { x, c->col, B, H, W, Ho, Wo, up, b * Ho + y0, nr };
+            cpu_pool_run(c->pool, K, im2col_rows, &j);
+            size_t off = ((size_t)b * (size_t)Ho + (size_t)y0) * (size_t)Wo;
+            gemm_images(c, Cout, (int)K, Wt, c->col, nr * Wo, beta, out + off, (int)N, 1, 0, nr * Wo);
+        }
     return 0;
 }
 
@@ -262,10 +322,10 @@ int cpu_attention(cpu_ctx *c, float *x, int C, int B, int H, int W, const float 
     float *o = malloc((size_t)C * BN * sizeof(float));
     int rc = 0;
     if (!theta || !tmp || !phi || !g || !att || !ag || !o) { rc = GQ_ENOMEM; goto out; }
-    cpu_gemm(c8, (int)BN, C, Wth, x, (int)BN, 0.0f, theta, (int)BN);
-    cpu_gemm(c8, (int)BN, C, Wph, x, (int)BN, 0.0f, tmp, (int)BN);
+    gemm_images(c, c8, C, Wth, x, (int)BN, 0.0f, theta, (int)BN, B, (size_t)N, N);
+    gemm_images(c, c8, C, Wph, x, (int)BN, 0.0f, tmp, (int)BN, B, (size_t)N, N);
     cpu_maxpool2(tmp, c8, B, H, W, phi);
-    cpu_gemm(c2, (int)BN, C, Wg, x, (int)BN, 0.0f, tmp, (int)BN);
+    gemm_images(c, c2, C, Wg, x, (int)BN, 0.0f, tmp, (int)BN, B, (size_t)N, N);
     cpu_maxpool2(tmp, c2, B, H, W, g);
     for (int b = 0; b < B; b++) {
         /* logits [N, Np] = theta_b^T [N, c8] x phi_b [c8, Np] */
@@ -279,7 +339,7 @@ int cpu_attention(cpu_ctx *c, float *x, int C, int B, int H, int W, const float 
                     g + (size_t)b * (size_t)Np, (int)BNp, att, Np, 0.0f,
                     ag + (size_t)b * (size_t)N, (int)BN);
     }
-    cpu_gemm(C, (int)BN, c2, Wo, ag, (int)BN, 0.0f, o, (int)BN);
+    gemm_images(c, C, c2, Wo, ag, (int)BN, 0.0f, o, (int)BN, B, (size_t)N, N);
     size_t n = (size_t)C * BN;
     for (size_t i = 0; i < n; i++) x[i] = x[i] + gamma * o[i];
 out:

@@ -7,8 +7,10 @@
  * 3x3 conv's im2col (the conv reads the low-resolution input directly); conv bias
  * pre-filled into the GEMM output (beta = 1). im2col works in row chunks so the column
  * buffer stays bounded (CPU_COL_FLOATS) whatever the batch and resolution.
- * Everything is deterministic for a given thread count (OpenBLAS partitions over M/N, never
- * splitting the K reduction differently between runs; our pool splits element-wise work only).
+ * Batch- and thread-invariant: an image's output bits do not depend on the batch it is in or
+ * on the thread count, because every GEMM has a shape fixed by the layer alone (see "Batch
+ * invariance" in ops.c) and OpenBLAS runs single-threaded under our pool. That is what lets
+ * any split of a job over any workers give byte-identical images.
  * Naive reference loops for every op are in tests/unit/test_engine_ops.c.
  */
 #ifndef GQ_ENGINE_CPU_OPS_H
@@ -30,7 +32,8 @@ typedef struct cpu_ctx {
 int  cpu_ctx_init(cpu_ctx *c, int threads);
 void cpu_ctx_release(cpu_ctx *c);
 
-/* C[M, N] (ldc) = A[M, K] x B[K, N] (ldb) + beta * C, row-major. */
+/* C[M, N] (ldc) = A[M, K] x B[K, N] (ldb) + beta * C, row-major, one row of A at a time
+ * (so row r's result does not depend on M: rows are images in the callers). */
 void cpu_gemm(int M, int N, int K, const float *A, const float *B, int ldb, float beta, float *C, int ldc);
 
 /* Linear: y[B, out] = x[B, in] W[out, in]^T (+ bias[out] if non-NULL). */
