@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "proto/base/gq_buf.h"
+#include "proto/base/gq_sha256.h"
 #include "proto/base/gq_status.h"
 #include "proto/ganq.pb-c.h"
 #include "proto/plan/plan.h"
@@ -43,8 +44,6 @@ int out_decode_image(const char *path, uint8_t **rgb, int *w, int *h, gq_error *
 /* Write bytes to dir/rel (creating parent directories inside dir) by temp-then-rename with
  * fsync. rel must not contain ".." or start with "/". */
 int out_write_atomic(const char *dir, const char *rel, const void *data, size_t n, gq_error *err);
-/* sha256 of a byte range as 64 hex chars + NUL. */
-void out_sha256_hex(const void *data, size_t n, char hex[65]);
 
 /* ---- the output directory ----
  * Rules, checked by out_dir_check() (the broker at submit, create = 0) and by

@@ -119,7 +119,7 @@ int out_afile_open(out_afile *f, const char *dir, const char *rel, gq_error *err
         f->dirfd = -1;
         return out_errno_fail(err, e, "create", f->path);
     }
-    out_sha256_init(&f->sha);
+    gq_sha256_init(&f->sha);
     return 0;
 }
 
@@ -130,20 +130,20 @@ void out_afile_dry(out_afile *f, const char *path)
     f->dirfd = -1;
     f->dry = 1;
     snprintf(f->path, sizeof f->path, "%s", path);
-    out_sha256_init(&f->sha);
+    gq_sha256_init(&f->sha);
 }
 
 int out_afile_write(out_afile *f, const void *data, size_t n, gq_error *err)
 {
     const uint8_t *p = data;
     if (f->dry) {
-        out_sha256_update(&f->sha, data, n);
+        gq_sha256_update(&f->sha, data, n);
         f->bytes += n;
         return 0;
     }
     if (f->fd < 0)
         return gq_fail(err, GQ_EIO, "write %s: file is not open", f->path);
-    out_sha256_update(&f->sha, data, n);
+    gq_sha256_update(&f->sha, data, n);
     f->bytes += n;
     while (n > 0) {
         ssize_t w = write(f->fd, p, n);
@@ -178,7 +178,7 @@ int out_afile_commit(out_afile *f, int sync_dir, char sha_hex[65], gq_error *err
     int e;
     if (f->dry) {
         if (sha_hex)
-            out_sha256_final_hex(&f->sha, sha_hex);
+            gq_sha256_final_hex(&f->sha, sha_hex);
         return 0;
     }
     if (f->fd < 0)
@@ -213,7 +213,7 @@ int out_afile_commit(out_afile *f, int sync_dir, char sha_hex[65], gq_error *err
     close(f->dirfd);
     f->dirfd = -1;
     if (sha_hex)
-        out_sha256_final_hex(&f->sha, sha_hex);
+        gq_sha256_final_hex(&f->sha, sha_hex);
     return 0;
 }
 

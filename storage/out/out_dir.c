@@ -20,8 +20,8 @@
 #include "storage/out/out.h"
 #include "storage/out/out_impl.h"
 
-static void upd(out_sha256 *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void upd(out_sha256 *s, const char *fmt, ...)
+static void upd(gq_sha256 *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void upd(gq_sha256 *s, const char *fmt, ...)
 {
     char buf[256];
     va_list ap;
@@ -30,13 +30,13 @@ static void upd(out_sha256 *s, const char *fmt, ...)
     n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     if (n > 0)
-        out_sha256_update(s, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+        gq_sha256_update(s, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
 void out_fingerprint(const Ganq__V1__JobSpec *spec, const plan *p, char hex[65])
 {
-    out_sha256 s;
-    out_sha256_init(&s);
+    gq_sha256 s;
+    gq_sha256_init(&s);
     upd(&s, "ganq-out-v1|kind=%d|model=%s|seed=%llu|classes=", (int)plan_kind(p),
         spec->model ? spec->model : "", (unsigned long long)spec->seed);
     for (int k = 0; k < plan_n_classes(p); k++)
@@ -52,7 +52,7 @@ void out_fingerprint(const Ganq__V1__JobSpec *spec, const plan *p, char hex[65])
     upd(&s, "|interp=%d|a=%d,%llu|b=%d,%llu|steps=%u", (int)spec->interp, (int)spec->class_a,
         (unsigned long long)spec->seed_a, (int)spec->class_b, (unsigned long long)spec->seed_b,
         spec->steps);
-    out_sha256_final_hex(&s, hex);
+    gq_sha256_final_hex(&s, hex);
 }
 
 static const char *kind_word(int k)

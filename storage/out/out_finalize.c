@@ -91,7 +91,7 @@ static int same_on_disk(const char *dir, const char *rel, uint64_t bytes, const 
     gq_error_clear(&e);
     if (out_read_file(dir, rel, &have, &n, &e) < 0)
         return 0;
-    out_sha256_hex(have, n, hs);
+    gq_sha256_hex(have, n, hs);
     free(have);
     return n == bytes && strcmp(hs, sha) == 0;
 }
@@ -101,7 +101,7 @@ static int same_on_disk(const char *dir, const char *rel, uint64_t bytes, const 
 static int sink_close(sink *s, const char *dir, const char *rel, gq_error *err)
 {
     char sha[65];
-    out_sha256 h;
+    gq_sha256 h;
     sink_flush(s, 1, err);
     gq_buf_release(&s->b);
     if (s->rc < 0) {
@@ -109,7 +109,7 @@ static int sink_close(sink *s, const char *dir, const char *rel, gq_error *err)
         return s->rc;
     }
     h = s->f.sha;
-    out_sha256_final_hex(&h, sha);
+    gq_sha256_final_hex(&h, sha);
     if (same_on_disk(dir, rel, s->f.bytes, sha)) {
         out_afile_abort(&s->f);
         return 0;
@@ -122,7 +122,7 @@ static int put_file(const char *dir, const char *rel, const void *data, size_t n
                     gq_error *err)
 {
     char sha[65];
-    out_sha256_hex(data, n, sha);
+    gq_sha256_hex(data, n, sha);
     if (same_on_disk(dir, rel, n, sha))
         return 0;
     return out_write_atomic(dir, rel, data, n, err);

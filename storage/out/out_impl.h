@@ -12,18 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/base/gq_sha256.h"
 #include "proto/base/gq_status.h"
-
-typedef struct out_sha256 {
-    uint32_t h[8];
-    uint64_t len;
-    uint8_t  buf[64];
-    size_t   nbuf;
-} out_sha256;
-
-void out_sha256_init(out_sha256 *s);
-void out_sha256_update(out_sha256 *s, const void *data, size_t n);
-void out_sha256_final_hex(out_sha256 *s, char hex[65]);
 
 typedef struct out_afile {
     int        dirfd;       /* the final directory, O_DIRECTORY */
@@ -32,7 +22,7 @@ typedef struct out_afile {
     char       tmp[320];    /* temporary base name */
     char       path[4096];  /* dir/rel, for messages */
     uint64_t   bytes;
-    out_sha256 sha;         /* over every byte written */
+    gq_sha256 sha;         /* over every byte written */
     int        dry;         /* 1: count and hash only, touch no file (out_afile_dry) */
 } out_afile;
 

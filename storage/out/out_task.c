@@ -101,7 +101,7 @@ static int write_file(out_task *t, uint64_t i, slot *s, gq_error *err)
     if (plan_output_path(t->p, i, rel, sizeof rel) < 0)
         return gq_fail(err, GQ_EINVAL, "path of image %llu is too long",
                        (unsigned long long)i);
-    out_sha256_hex(s->enc.data, s->enc.len, s->sha);
+    gq_sha256_hex(s->enc.data, s->enc.len, s->sha);
     s->bytes = s->enc.len;
     rc = out_read_file(t->dir, rel, &have, &have_n, err);
     if (rc == 0 && have_n == s->enc.len && memcmp(have, s->enc.data, have_n) == 0) {
@@ -374,7 +374,7 @@ static int record_existing(out_task *t, const char *rel, uint64_t images, uint64
                        "present on disk", t->dir, rel);
     if (rc < 0)
         return rc;
-    out_sha256_hex(data, n, sha);
+    gq_sha256_hex(data, n, sha);
     free(data);
     return add_record(t, rel, images, n, sha, first, err);
 }
@@ -506,7 +506,7 @@ static int commit_container(out_task *t, uint64_t c, gq_error *err)
     if (rc < 0 && rc != GQ_ENOTFOUND)
         return rc;
     if (rc == 0) {
-        out_sha256_hex(have, have_n, have_sha);
+        gq_sha256_hex(have, have_n, have_sha);
         free(have);
         out_afile_dry(&af, rel);
         if ((rc = write_container(t, f, e, &af, err)) < 0)

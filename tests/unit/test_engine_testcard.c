@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "worker/engine/engine.h"
-#include "worker/engine/sha256.h"
+#include "proto/base/gq_sha256.h"
 
 static engine *open_tc(const char *name)
 {
@@ -36,7 +36,7 @@ static void test_arch(void **state)
     assert_string_equal(a->class_names[0], "class0");
     assert_string_equal(a->class_names[9], "class9");
     char hex[65];
-    sha256_hex("testcard-v1", 11, hex);
+    gq_sha256_hex("testcard-v1", 11, hex);
     assert_string_equal(a->sha256, hex);
     assert_true(engine_max_batch(e) >= 1);
     engine_free(e);
@@ -50,12 +50,12 @@ static void test_sha256_vectors(void **state)
 {
     (void)state;
     char hex[65];
-    sha256_hex("", 0, hex);
+    gq_sha256_hex("", 0, hex);
     assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    sha256_hex("abc", 3, hex);
+    gq_sha256_hex("abc", 3, hex);
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-    sha256_hex(m, strlen(m), hex);
+    gq_sha256_hex(m, strlen(m), hex);
     assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 

@@ -277,7 +277,7 @@ static void check_records(const fb *f, const Ganq__V1__Done *d)
         assert_int_equal(fread(buf, 1, r->bytes + 1, fp), r->bytes);
         fclose(fp);
         char hex[65];
-        out_sha256_hex(buf, r->bytes, hex);
+        gq_sha256_hex(buf, r->bytes, hex);
         free(buf);
         assert_string_equal(hex, r->sha256);
         assert_int_equal(r->images, 1);

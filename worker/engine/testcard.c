@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "worker/engine/engine_impl.h"
-#include "worker/engine/sha256.h"
+#include "proto/base/gq_sha256.h"
 
 #define TC_Z_DIM   128
 #define TC_CLASSES 10
@@ -124,7 +124,7 @@ int engine_testcard_open(const char *spec, const engine_options *opts, engine *e
     a->standing_stats = 0;
     a->ch = 0;
     a->num_params = 0;
-    sha256_hex(id, strlen(id), a->sha256);
+    gq_sha256_hex(id, strlen(id), a->sha256);
     a->dtype = "F32";
     a->provenance = "";
     return 0;

@@ -22,7 +22,7 @@
 
 #include "proto/base/gq_log.h"
 #include "worker/engine/model/safetensors.h"
-#include "worker/engine/sha256.h"
+#include "proto/base/gq_sha256.h"
 
 typedef struct mtensor {
     char  *name;
@@ -310,7 +310,7 @@ static int load(const st_file *f, const char *name, model **out, gq_error *err)
     }
     size_t len;
     const uint8_t *bytes = st_bytes(f, &len);
-    sha256_hex(bytes, len, m->sha256);
+    gq_sha256_hex(bytes, len, m->sha256);
     free(c.used);
     json_free(archj);
     json_free(namesj);

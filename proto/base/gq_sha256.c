@@ -1,5 +1,5 @@
-/* sha256.c: SHA-256 per FIPS 180-4, straightforward and portable (big-endian words). */
-#include "worker/engine/sha256.h"
+/* gq_sha256.c: SHA-256 per FIPS 180-4, straightforward and portable (big-endian words). */
+#include "proto/base/gq_sha256.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,7 +17,7 @@ static const uint32_t K[64] = {
 
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
-static void block(sha256_ctx *c, const uint8_t *p)
+static void block(gq_sha256 *c, const uint8_t *p)
 {
     uint32_t w[64];
     for (int i = 0; i < 16; i++)
@@ -43,7 +43,7 @@ static void block(sha256_ctx *c, const uint8_t *p)
     c->h[4] += e; c->h[5] += f; c->h[6] += g; c->h[7] += h;
 }
 
-void sha256_init(sha256_ctx *c)
+void gq_sha256_init(gq_sha256 *c)
 {
     static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
@@ -52,7 +52,7 @@ void sha256_init(sha256_ctx *c)
     c->nbuf = 0;
 }
 
-void sha256_update(sha256_ctx *c, const void *data, size_t n)
+void gq_sha256_update(gq_sha256 *c, const void *data, size_t n)
 {
     const uint8_t *p = data;
     c->len += n;
@@ -66,35 +66,42 @@ void sha256_update(sha256_ctx *c, const void *data, size_t n)
     if (n) { memcpy(c->buf, p, n); c->nbuf = n; }
 }
 
-void sha256_final(sha256_ctx *c, uint8_t digest[32])
+void gq_sha256_final(gq_sha256 *c, uint8_t digest[32])
 {
     uint64_t bits = c->len * 8;
     uint8_t pad = 0x80;
-    sha256_update(c, &pad, 1);
+    gq_sha256_update(c, &pad, 1);
     uint8_t zero = 0;
-    while (c->nbuf != 56) sha256_update(c, &zero, 1);
+    while (c->nbuf != 56) gq_sha256_update(c, &zero, 1);
     uint8_t lenb[8];
     for (int i = 0; i < 8; i++) lenb[i] = (uint8_t)(bits >> (56 - 8 * i));
-    sha256_update(c, lenb, 8);
+    gq_sha256_update(c, lenb, 8);
     for (int i = 0; i < 8; i++) {
         digest[4 * i] = (uint8_t)(c->h[i] >> 24); digest[4 * i + 1] = (uint8_t)(c->h[i] >> 16);
         digest[4 * i + 2] = (uint8_t)(c->h[i] >> 8); digest[4 * i + 3] = (uint8_t)c->h[i];
     }
 }
 
-void sha256_to_hex(const uint8_t digest[32], char hex[65])
+void gq_sha256_to_hex(const uint8_t digest[32], char hex[65])
 {
     static const char x[] = "0123456789abcdef";
     for (int i = 0; i < 32; i++) { hex[2 * i] = x[digest[i] >> 4]; hex[2 * i + 1] = x[digest[i] & 15]; }
     hex[64] = 0;
 }
 
-void sha256_hex(const void *data, size_t n, char hex[65])
+void gq_sha256_hex(const void *data, size_t n, char hex[65])
 {
-    sha256_ctx c;
+    gq_sha256 c;
     uint8_t d[32];
-    sha256_init(&c);
-    sha256_update(&c, data, n);
-    sha256_final(&c, d);
-    sha256_to_hex(d, hex);
+    gq_sha256_init(&c);
+    gq_sha256_update(&c, data, n);
+    gq_sha256_final(&c, d);
+    gq_sha256_to_hex(d, hex);
+}
+
+void gq_sha256_final_hex(gq_sha256 *c, char hex[65])
+{
+    uint8_t d[32];
+    gq_sha256_final(c, d);
+    gq_sha256_to_hex(d, hex);
 }
