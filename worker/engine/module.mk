@@ -12,7 +12,7 @@ SRCS_enginetool := $(filter-out worker/engine/tool/main.c,$(wildcard worker/engi
 FUZZ_CC     ?= clang
 FUZZ_FLAGS  := -std=c11 -D_GNU_SOURCE -DGQ_LIBFUZZER -I. -g -O1 -fsanitize=fuzzer,address,undefined
 FUZZ_LIBSRC := worker/engine/model/json.c worker/engine/model/safetensors.c \
-               worker/engine/model/model.c worker/engine/model/arch.c worker/engine/sha256.c \
+               worker/engine/model/model.c worker/engine/model/arch.c proto/base/gq_sha256.c \
                worker/engine/npy.c proto/base/gq_status.c proto/base/gq_log.c proto/base/gq_buf.c \
                proto/base/gq_time.c
 .PHONY: fuzz
