@@ -4,16 +4,18 @@
       --out ops/eval/cache/report [--truncations 0.4,0.6,0.8,1.0] [--n 10000] \
       [--cas-n 10000 --cas-epochs 4 --cas-truncations best]
 
-Samples come from either
+Samples come from one of
+  --ganq FILE           a ganq model file, generated THROUGH GANQ: one `ganq run synthesize`
+                        job per truncation (embedded broker + worker, the C engine, layout
+                        flat, NPZ containers), read back with numpy. This is the evaluation
+                        of record: it measures what users get from ganq.
+  --model FILE          the same ganq model file run by the PyTorch reference
+                        ops/reference/biggan_ref.py (from_model_file): a cross-check.
   --g-ema G_ema.pth     a BR-layout state dict, run by ops/train/biggan32.py in eval mode
-                        (stored BN statistics, SN from the stored u), or
-  --model FILE          a ganq model file (safetensors, SN folded), run by the PyTorch
-                        reference ops/reference/biggan_ref.py (from_model_file; needs the
-                        `ref` branch merged), i.e. exactly the weights the engine loads.
-Not yet through ganq itself (no `ganq run synthesize` / `ganq-engine sample` had landed when
-this was written): see ops/eval/README.md.
-Truncation t: z ~ N(0,1) truncated to [-2,2] (resampled), multiplied by t (the HF / TF Hub
-convention ganq uses). Labels are balanced (n/10 per class). Images are quantised like BR:
+                        (stored BN statistics, SN from the stored u): evaluates a training
+                        run before conversion.
+Truncation t: z ~ N(0,1) truncated to [-2,2], multiplied by t (the HF / TF Hub convention
+ganq uses; ganq draws it from its own counter-based generator keyed by (seed, index)). Labels are balanced (n/10 per class). Images are quantised like BR:
 floor(127.5 (x+1)) clipped to 0..255.
 
 Metrics per truncation, all with the real-data classifier of ops/eval/classifier.py:
@@ -98,6 +100,51 @@ class _RefModel:
         return self.m(z, torch.nn.functional.one_hot(y, 10).float(), 1.0)
 
 
+class _GanqModel:
+    """ganq model file -> samples through `ganq run synthesize` (see the module doc)."""
+
+    def __init__(self, path, threads, workdir):
+        path = os.path.abspath(path)
+        if not path.endswith(".safetensors") or not os.path.isfile(path):
+            raise SystemExit("--ganq %s: need an existing .safetensors model file" % path)
+        self.models, self.stem = os.path.dirname(path), os.path.basename(path)[:-12]
+        self.threads, self.workdir = threads, workdir
+        root = os.path.dirname(os.path.dirname(HERE))
+        self.ganq = os.environ.get("GANQ_CLI") or os.path.join(root, "build/release/bin/ganq")
+        if not os.access(self.ganq, os.X_OK):
+            raise SystemExit("%s not found: run `make all` first (or set GANQ_CLI)" % self.ganq)
+
+    def generate(self, n, t, seed):
+        import glob
+        import shutil
+        import subprocess
+        if n % 10:
+            raise SystemExit("through ganq, n must be a multiple of 10 (got %d)" % n)
+        out = os.path.join(self.workdir, "ganq-t%.3f-s%d-n%d" % (t, seed, n))
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [self.ganq, "run", "synthesize", "--models", self.models, "--model", self.stem,
+               "--per-class", str(n // 10), "--classes", "all", "--truncation", repr(t),
+               "--seed", str(seed), "--val-fraction", "0", "--layout", "flat",
+               "--format", "npz", "--threads", str(self.threads), "--db", out + ".db",
+               "--out", out]
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            raise SystemExit("ganq run synthesize failed (exit %d): %s"
+                             % (r.returncode, r.stdout.strip().splitlines()[-1:]))
+        xs, ys = [], []
+        for f in sorted(glob.glob(os.path.join(out, "*.npz"))):
+            with np.load(f) as d:
+                xs.append(d["x"])
+                ys.append(d["y"])
+        shutil.rmtree(out, ignore_errors=True)
+        for f in glob.glob(out + ".db*"):
+            os.remove(f)
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        if len(x) != n or x.shape[1:] != (32, 32, 3):
+            raise SystemExit("ganq wrote %s images, expected %d of 32x32x3" % (x.shape, n))
+        return x, y
+
+
 def truncated_z(n, dim, t, gen):
     z = torch.randn(n, dim, generator=gen)
     bad = z.abs() > 2
@@ -110,6 +157,8 @@ def truncated_z(n, dim, t, gen):
 @torch.no_grad()
 def generate(G, n, t, seed, batch=500):
     """n balanced samples at truncation t: (uint8 NHWC [n,32,32,3], labels int64 [n])."""
+    if isinstance(G, _GanqModel):
+        return G.generate(n, t, seed)
     gen = torch.Generator().manual_seed(seed)
     y = torch.arange(n) % 10
     z = truncated_z(n, G.dim_z, t, gen)
@@ -124,8 +173,8 @@ def generate(G, n, t, seed, batch=500):
 def sheet(G, t, path, per_class=10, seed=7):
     """Rows = classes, columns = samples, 2 px gaps; PNG."""
     from PIL import Image
-    x, _ = generate(G, 10 * per_class, t, seed)
-    x = x.reshape(per_class, 10, 32, 32, 3).transpose(1, 0, 2, 3, 4)  # [class, sample]
+    x, y = generate(G, 10 * per_class, t, seed)
+    x = x[np.argsort(y, kind="stable")].reshape(10, per_class, 32, 32, 3)  # [class, sample]
     g = 2
     img = np.full((10 * (32 + g) + g, per_class * (32 + g) + g, 3), 255, np.uint8)
     for r in range(10):
@@ -163,7 +212,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--g-ema", help="BR-layout G_ema state dict (.pth)")
-    src.add_argument("--model", help="ganq model file (.safetensors)")
+    src.add_argument("--ganq", help="ganq model file, sampled through `ganq run synthesize`")
+    src.add_argument("--model", help="ganq model file, sampled by the PyTorch reference")
     p.add_argument("--out", required=True)
     p.add_argument("--classifier", default=None, help="default ops/eval/cache/classifier.pt")
     p.add_argument("--truncations", default="0.4,0.6,0.8,1.0")
@@ -188,7 +238,10 @@ def main():
     log = lambda s: print(s, flush=True)  # noqa: E731
     t_all = time.time()
 
-    G = load_generator(a.g_ema) if a.g_ema else _RefModel(a.model)
+    if a.ganq:
+        G = _GanqModel(a.ganq, a.threads, a.out)
+    else:
+        G = load_generator(a.g_ema) if a.g_ema else _RefModel(a.model)
     net = C.load_real(a.classifier)
     cdir = os.path.dirname(os.path.abspath(a.classifier or os.path.join(C.CACHE, "x")))
     xtr, ytr = cifar.load("train")
@@ -245,7 +298,8 @@ def main():
     if os.path.exists(cj):
         with open(cj) as f:
             cinfo = json.load(f)
-    res = {"generator": os.path.abspath(a.g_ema or a.model),
+    res = {"generator": os.path.abspath(a.g_ema or a.model or a.ganq),
+           "sampled_by": "ganq run synthesize" if a.ganq else "torch",
            "settings": {"n_generated": a.n, "n_real_test": int(len(xte)),
                         "cas_n": a.cas_n, "cas_epochs": a.cas_epochs, "seed": a.seed,
                         "z": "truncnorm[-2,2] * t", "quantisation": "floor(127.5(x+1))"},

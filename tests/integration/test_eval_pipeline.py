@@ -2,8 +2,10 @@
 generator (ch 2, 2 training steps) with a randomly initialised classifier: every truncation
 gets a row with fidelity in [0,1] and a finite non-negative classifier Frechet distance, CAS
 rows carry a ratio to the cached same-recipe reference, and results.{json,md} + chart.png +
-sheet.png are written. This checks the plumbing, not the model's quality (ops/eval/README.md
-has the real figures). Bad options are refused. Skips (77) without the CIFAR-10 archives."""
+sheet.png are written, both for a G_ema.pth run by torch and for the same generator converted
+to a ganq model file and sampled through `ganq run synthesize`. This checks the plumbing, not
+the model's quality (the README has the demo model's figures). Bad options are refused.
+Skips (77) without the CIFAR-10 archives."""
 import json
 import os
 import subprocess
@@ -63,6 +65,29 @@ assert "classifier Frechet distance" in md and md.count("\n| 0.50 |") == 1
 from PIL import Image  # noqa: E402
 assert Image.open(os.path.join(out, "chart.png")).size == (720, 260)
 assert Image.open(os.path.join(out, "sheet.png")).size == (10 * 34 + 2, 10 * 34 + 2)
+
+# the evaluation of record samples through ganq itself (`ganq run synthesize`, C engine):
+# convert the same generator to a ganq model file and run it that way
+mfile = os.path.join(tmp, "models", "tiny.safetensors")
+os.makedirs(os.path.dirname(mfile))
+subprocess.run([sys.executable, os.path.join(ROOT, "ops", "convert-weights"), "--from", "biggan",
+                os.path.join(run_dir, "G_ema.pth"), "--preset", "cifar32", "--ch", "2", "--out",
+                mfile], env=env, check=True, stdout=subprocess.DEVNULL)
+out_g = os.path.join(tmp, "report-ganq")
+EVG = [a if a != os.path.join(run_dir, "G_ema.pth") else mfile for a in EV]
+EVG[EVG.index("--g-ema")] = "--ganq"
+subprocess.run(EVG + ["--out", out_g, "--truncations", "0.5,1.0", "--n", "100", "--real-n", "500",
+                      "--cas-truncations", "none", "--sheet-truncation", "1.0"], env=env, check=True)
+res = json.load(open(os.path.join(out_g, "results.json")))
+assert res["sampled_by"] == "ganq run synthesize", res
+assert [r["truncation"] for r in res["rows"]] == [0.5, 1.0]
+for r in res["rows"]:
+    assert 0 <= r["fidelity"] <= 1 and np.isfinite(r["cfd"]) and r["cfd"] >= 0, r
+assert Image.open(os.path.join(out_g, "sheet.png")).size == (10 * 34 + 2, 10 * 34 + 2)
+assert not [f for f in os.listdir(out_g) if f.startswith("ganq-")], os.listdir(out_g)
+p = subprocess.run(EVG + ["--out", os.path.join(tmp, "bad"), "--n", "105"], env=env,
+                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+assert p.returncode != 0 and "multiple of 10" in p.stdout, p.stdout[-400:]
 
 for bad in (["--truncations", "0,1"], ["--truncations", "x"], ["--n", "3"]):
     p = subprocess.run(EV + ["--out", os.path.join(tmp, "bad")] + bad, env=env,
