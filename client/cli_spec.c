@@ -363,3 +363,22 @@ int cli_spec_finish(cli_spec *s, const char *cmd)
         p->shard_size = CLI_DEFAULT_SHARD_SIZE;
     return 0;
 }
+
+int cli_spec_submit_env(cli_spec *s, const char *cmd, Ganq__V1__Envelope *env,
+                        Ganq__V1__Submit *sub)
+{
+    gq_error err;
+    if (cli_spec_finish(s, cmd))
+        return -1;
+    ganq__v1__submit__init(sub);
+    wire_env_init(env, 0);
+    sub->spec = &s->spec;
+    env->body_case = GANQ__V1__ENVELOPE__BODY_SUBMIT;
+    env->submit = sub;
+    gq_error_clear(&err);
+    if (wire_validate(env, &err)) {
+        cli_usage_fail(cmd, "%s", err.msg);
+        return -1;
+    }
+    return 0;
+}

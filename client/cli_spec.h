@@ -44,4 +44,10 @@ int cli_spec_apply(cli_spec *s, const char *cmd, const cli_opt *o, const char *v
 /* After all options: required flags present, defaults filled. Returns 0 or -1 (printed). */
 int cli_spec_finish(cli_spec *s, const char *cmd);
 
+/* cli_spec_finish, then the Submit envelope around s->spec in the caller's env and sub,
+ * validated here: a bad value is a usage error before any network. Returns 0 or -1
+ * (printed). */
+int cli_spec_submit_env(cli_spec *s, const char *cmd, Ganq__V1__Envelope *env,
+                        Ganq__V1__Submit *sub);
+
 #endif

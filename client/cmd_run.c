@@ -194,22 +194,14 @@ int cmd_run(cli_ctx *ctx, int argc, char **argv)
             }
         }
     }
-    if (cli_spec_finish(&s, cmd)) {
+    Ganq__V1__Envelope env;
+    Ganq__V1__Submit sub;
+    if (cli_spec_submit_env(&s, cmd, &env, &sub)) {
         ex = CLI_EXIT_USAGE;
         goto out;
     }
-    Ganq__V1__Envelope env;
-    Ganq__V1__Submit sub = GANQ__V1__SUBMIT__INIT;
-    wire_env_init(&env, 0);
-    sub.spec = &s.spec;
-    env.body_case = GANQ__V1__ENVELOPE__BODY_SUBMIT;
-    env.submit = &sub;
     gq_error err;
     gq_error_clear(&err);
-    if (wire_validate(&env, &err)) {
-        ex = cli_usage_fail(cmd, "%s", err.msg);
-        goto out;
-    }
 
     /* Only errors under the progress bar unless the user asked (GANQ_LOG=warn|info|debug):
      * what fails reaches the user through the job's state and reason anyway. */

@@ -70,24 +70,14 @@ int cmd_submit(cli_ctx *ctx, int argc, char **argv)
             goto out;
         }
     }
-    if (cli_spec_finish(&s, cmd)) {
+    Ganq__V1__Envelope env;
+    Ganq__V1__Submit sub;
+    if (cli_spec_submit_env(&s, cmd, &env, &sub)) {
         ex = CLI_EXIT_USAGE;
         goto out;
     }
-
-    Ganq__V1__Envelope env;
-    Ganq__V1__Submit sub = GANQ__V1__SUBMIT__INIT;
-    wire_env_init(&env, 0);
-    sub.spec = &s.spec;
-    env.body_case = GANQ__V1__ENVELOPE__BODY_SUBMIT;
-    env.submit = &sub;
     gq_error err;
     gq_error_clear(&err);
-    /* Check locally first: a bad value is a usage error, before any network. */
-    if (wire_validate(&env, &err)) {
-        ex = cli_usage_fail(cmd, "%s", err.msg);
-        goto out;
-    }
     cli_conn *conn;
     int rc = cli_conn_open(ctx->broker, ctx->timeout_ms, NULL, &conn, &err);
     if (rc) {
