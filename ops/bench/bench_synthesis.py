@@ -7,11 +7,13 @@ For each model, measures in the same run:
            as given) over ipc://, timed from submit to done (status polled every 50 ms):
            planning, generation, encoding, fsync'd atomic writes, the broker round trips and
            the finalizer (manifests, labels).
-for each output format (ImageFolder png, WebDataset png, NPZ) and prints one row each,
+for each output format (ImageFolder png and jpeg, WebDataset png, NPZ) and prints one row each,
 with the job's rate as a share of the engine's. A benchmark, not a test: it prints figures.
 
-  ops/bench/bench_synthesis.py [--models testcard,deep8] [--per-class N] [--classes 0-9]
-                               [--encoders 1,2] [--formats if,wds,npz]
+  ops/bench/bench_synthesis.py [--models testcard,demo,deep8] [--per-class N] [--classes 0-9]
+                               [--encoders 1,2] [--formats if,jpeg,wds,npz]
+Formats: if = ImageFolder png, jpeg = ImageFolder jpeg (quality 95), wds = WebDataset png
+shards of 100, npz = NPZ files of 100. "demo" is ops/models/biggan-cifar10-ch16 (32x32);
 "deep8" is a random biggan-deep-128 checkpoint at channel width 8, made with
 ops/reference/make_checkpoint.py and converted with ops/convert-weights (needs torch); a path
 to a .safetensors file may be given instead.
@@ -59,6 +61,7 @@ def engine_rate(model, batch, iters):
 
 FORMATS = {
     "if": ["--layout", "imagefolder", "--format", "png"],
+    "jpeg": ["--layout", "imagefolder", "--format", "jpeg"],
     "wds": ["--layout", "wds", "--format", "png", "--shard-size", "100"],
     "npz": ["--layout", "flat", "--format", "npz", "--shard-size", "100"],
 }
@@ -66,11 +69,12 @@ FORMATS = {
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--models", default="testcard,deep8")
-    ap.add_argument("--per-class", type=int, default=0, help="default: 100 testcard, 8 deep8")
+    ap.add_argument("--models", default="testcard,demo,deep8")
+    ap.add_argument("--per-class", type=int, default=0,
+                    help="default: 100 testcard, 200 demo, 16 deep8")
     ap.add_argument("--classes", default="0-9")
-    ap.add_argument("--encoders", default="1,2")
-    ap.add_argument("--formats", default="if,wds,npz")
+    ap.add_argument("--encoders", default="1")
+    ap.add_argument("--formats", default="if,jpeg,wds,npz")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="ganq-bench-syn.")
     os.environ["GANQ_TMP"] = tmp
@@ -80,10 +84,13 @@ def main():
             if name == "testcard":
                 path, model_args, per = "testcard", [], a.per_class or 100
             else:
-                path = make_deep8(tmp) if name == "deep8" else os.path.abspath(name)
+                per = a.per_class or {"demo": 200}.get(name, 16)
+                if name == "demo":
+                    path = os.path.join(ROOT, "ops", "models", "biggan-cifar10-ch16.safetensors")
+                else:
+                    path = make_deep8(tmp) if name == "deep8" else os.path.abspath(name)
                 model_args = ["--models", os.path.dirname(path)]
                 name = os.path.splitext(os.path.basename(path))[0]
-                per = a.per_class or 8
             eng = engine_rate(path, 8, 8 if name != "testcard" else 200)
             for enc in a.encoders.split(","):
                 os.environ["GANQ_TMP"] = os.path.join(tmp, "c-%s-%s" % (name, enc))
