@@ -170,9 +170,19 @@ static void fmt_eta(char *buf, size_t n, double eta)
         snprintf(buf, n, "%.1fh", eta / 3600);
 }
 
+/* The rate to show: the broker's recent rate while running; once the job has ended (the
+ * recent window is then empty) the mean over the job's run, from its start and end times. */
+static double shown_rate(const Ganq__V1__JobInfo *j)
+{
+    if (terminal(j->state) && j->started_ms > 0 && j->finished_ms > j->started_ms)
+        return (double)j->done * 1000.0 / (double)(j->finished_ms - j->started_ms);
+    return j->rate;
+}
+
 static void show(progress *p, const Ganq__V1__JobInfo *j, int interval_ms, int force)
 {
     char eta[32];
+    const double rate = shown_rate(j);
     fmt_eta(eta, sizeof eta, eta_s(j));
     double frac = j->total ? (double)j->done / (double)j->total : 0;
     if (frac > 1)
@@ -184,7 +194,7 @@ static void show(progress *p, const Ganq__V1__JobInfo *j, int interval_ms, int f
             bar[i] = i < w ? '#' : '.';
         bar[30] = '\0';
         fprintf(stderr, "\r%s [%s] %llu/%llu %5.1f%% %.1f img/s eta %s   ", j->job_id, bar,
-                (unsigned long long)j->done, (unsigned long long)j->total, frac * 100, j->rate,
+                (unsigned long long)j->done, (unsigned long long)j->total, frac * 100, rate,
                 eta);
         p->drawn = 1;
         if (terminal(j->state)) {
@@ -200,7 +210,7 @@ static void show(progress *p, const Ganq__V1__JobInfo *j, int interval_ms, int f
     p->last_ms = now;
     fprintf(stderr, "%s %s %llu/%llu images (%.1f%%) %.1f img/s eta %s\n", j->job_id,
             wire_job_state_name(j->state), (unsigned long long)j->done,
-            (unsigned long long)j->total, frac * 100, j->rate, eta);
+            (unsigned long long)j->total, frac * 100, rate, eta);
     fflush(stderr);
 }
 
