@@ -4,7 +4,7 @@
 For each model, measures in the same run:
   engine   `ganq-engine bench MODEL --batch B --iters N --threads 1`: generation only;
   job      a synthesize job through ganq-broker and one ganq-worker (--threads 1, encoders
-           as given) over ipc://, timed from submit to done (status polled every 50 ms):
+           as given) over ipc://, timed from submit until `ganq watch` exits (job done):
            planning, generation, encoding, fsync'd atomic writes, the broker round trips and
            the finalizer (manifests, labels).
 for each output format (ImageFolder png and jpeg, WebDataset png, NPZ) and prints one row each,
@@ -101,12 +101,11 @@ def main():
                     job = c.submit("synthesize", "--model", name, "--per-class", per,
                                    "--classes", a.classes, "--val-fraction", 0.1, "--seed", 1,
                                    "--task-size", 100, "--out", out, *FORMATS[fmt])
-                    while True:
-                        st = c.status(job)
-                        if st["state"] in ("done", "failed", "cancelled"):
-                            break
-                        time.sleep(0.05)
+                    # one `ganq watch` (pushed progress, exits when the job ends) rather
+                    # than polling `ganq status` processes, which cost the cores measured
+                    c.cli("watch", job, "--interval", 3600, check=False)
                     dt = time.time() - t0
+                    st = c.status(job)
                     if st["state"] != "done":
                         raise SystemExit("job %s: %s" % (st["state"], st.get("reason")))
                     n = st["total"]

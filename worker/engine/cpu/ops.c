@@ -293,18 +293,55 @@ void cpu_maxpool2(const float *x, int C, int B, int H, int W, float *out)
     }
 }
 
-typedef struct sm_job { float *a; int cols; } sm_job;
-static void softmax_rows(void *ctx, size_t r0, size_t r1)
+/* In-place softmax of one row. expf of anything below -104 is +0 (past the smallest
+ * subnormal); skipping the call there gives the same bits without libm's slow underflow
+ * path, which sharply peaked attention maps hit for most of a row. */
+static void softmax_row(float *row, int cols)
 {
-    const sm_job *s = ctx;
-    for (size_t r = r0; r < r1; r++) {
-        float *row = s->a + r * (size_t)s->cols;
-        float m = row[0];
-        for (int i = 1; i < s->cols; i++) if (row[i] > m) m = row[i];
-        float sum = 0.0f;
-        for (int i = 0; i < s->cols; i++) { row[i] = expf(row[i] - m); sum += row[i]; }
-        for (int i = 0; i < s->cols; i++) row[i] /= sum;
+    float m = row[0];
+    for (int i = 1; i < cols; i++) if (row[i] > m) m = row[i];
+    float sum = 0.0f;
+    for (int i = 0; i < cols; i++) {
+        float d = row[i] - m;
+        row[i] = d < -104.0f ? 0.0f : expf(d);
+        sum += row[i];
     }
+    const float inv = 1.0f / sum;   /* sum >= 1: the max's own term is expf(0) */
+    for (int i = 0; i < cols; i++) row[i] *= inv;
+}
+
+/* Attention core in blocks of ATT_ROWS query positions of one image: logits, softmax and
+ * the weighted sum of g for a block stay in cache (the whole [N, Np] map is 16 MB at 64x64),
+ * and blocks spread over the pool. Block shapes depend on the layer only (invariance). */
+#define ATT_ROWS 64
+typedef struct att_job {
+    const float *theta, *phi, *g;
+    float *ag;
+    int N, Np, c8, c2, nblk;
+    size_t BN, BNp;
+    int failed;         /* set by a range that could not get its block buffer */
+} att_job;
+
+static void att_blocks(void *ctx, size_t t0, size_t t1)
+{
+    att_job *j = ctx;
+    float *blk = malloc((size_t)ATT_ROWS * (size_t)j->Np * sizeof *blk);
+    if (!blk) { __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED); return; }
+    for (size_t t = t0; t < t1; t++) {
+        size_t b = t / (size_t)j->nblk;
+        int r0 = (int)(t % (size_t)j->nblk) * ATT_ROWS;
+        int R = j->N - r0 < ATT_ROWS ? j->N - r0 : ATT_ROWS;
+        /* logits [R, Np] = theta_b[:, r0..]^T [R, c8] x phi_b [c8, Np] */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, R, j->Np, j->c8, 1.0f,
+                    j->theta + b * (size_t)j->N + (size_t)r0, (int)j->BN,
+                    j->phi + b * (size_t)j->Np, (int)j->BNp, 0.0f, blk, j->Np);
+        for (int r = 0; r < R; r++) softmax_row(blk + (size_t)r * (size_t)j->Np, j->Np);
+        /* ag_b[:, r0..r0+R) = g_b [c2, Np] x blk^T [Np, R] */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->c2, R, j->Np, 1.0f,
+                    j->g + b * (size_t)j->Np, (int)j->BNp, blk, j->Np, 0.0f,
+                    j->ag + b * (size_t)j->N + (size_t)r0, (int)j->BN);
+    }
+    free(blk);
 }
 
 int cpu_attention(cpu_ctx *c, float *x, int C, int B, int H, int W, const float *Wth,
@@ -317,33 +354,25 @@ int cpu_attention(cpu_ctx *c, float *x, int C, int B, int H, int W, const float 
     float *tmp = malloc((size_t)c2 * BN * sizeof(float));
     float *phi = malloc((size_t)c8 * BNp * sizeof(float));
     float *g = malloc((size_t)c2 * BNp * sizeof(float));
-    float *att = malloc((size_t)N * (size_t)Np * sizeof(float));
     float *ag = malloc((size_t)c2 * BN * sizeof(float));
     float *o = malloc((size_t)C * BN * sizeof(float));
     int rc = 0;
-    if (!theta || !tmp || !phi || !g || !att || !ag || !o) { rc = GQ_ENOMEM; goto out; }
+    if (!theta || !tmp || !phi || !g || !ag || !o) { rc = GQ_ENOMEM; goto out; }
     gemm_images(c, c8, C, Wth, x, (int)BN, 0.0f, theta, (int)BN, B, (size_t)N, N);
     gemm_images(c, c8, C, Wph, x, (int)BN, 0.0f, tmp, (int)BN, B, (size_t)N, N);
     cpu_maxpool2(tmp, c8, B, H, W, phi);
     gemm_images(c, c2, C, Wg, x, (int)BN, 0.0f, tmp, (int)BN, B, (size_t)N, N);
     cpu_maxpool2(tmp, c2, B, H, W, g);
-    for (int b = 0; b < B; b++) {
-        /* logits [N, Np] = theta_b^T [N, c8] x phi_b [c8, Np] */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, Np, c8, 1.0f,
-                    theta + (size_t)b * (size_t)N, (int)BN, phi + (size_t)b * (size_t)Np, (int)BNp,
-                    0.0f, att, Np);
-        sm_job s = { att, Np };
-        cpu_pool_run(c->pool, (size_t)N, softmax_rows, &s);
-        /* ag_b [c2, N] = g_b [c2, Np] x att^T [Np, N] */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c2, N, Np, 1.0f,
-                    g + (size_t)b * (size_t)Np, (int)BNp, att, Np, 0.0f,
-                    ag + (size_t)b * (size_t)N, (int)BN);
+    {
+        att_job j = { theta, phi, g, ag, N, Np, c8, c2, (N + ATT_ROWS - 1) / ATT_ROWS, BN, BNp, 0 };
+        cpu_pool_run(c->pool, (size_t)B * (size_t)j.nblk, att_blocks, &j);
+        if (j.failed) { rc = GQ_ENOMEM; goto out; }
     }
     gemm_images(c, C, c2, Wo, ag, (int)BN, 0.0f, o, (int)BN, B, (size_t)N, N);
     size_t n = (size_t)C * BN;
     for (size_t i = 0; i < n; i++) x[i] = x[i] + gamma * o[i];
 out:
-    free(theta); free(tmp); free(phi); free(g); free(att); free(ag); free(o);
+    free(theta); free(tmp); free(phi); free(g); free(ag); free(o);
     return rc;
 }
 
