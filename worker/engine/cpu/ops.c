@@ -31,9 +31,11 @@ void cpu_ctx_release(cpu_ctx *c)
  * whole call's M and N (edge kernels, blocking) and on its thread count, so an image computed
  * in a batch of 8 would differ from the same image computed alone. Every GEMM here therefore
  * has a shape that depends only on the layer, never on the batch or the thread count:
- * row-batched products (linears) run one row at a time, column-batched ones (convolutions,
- * attention projections) one image at a time in column tiles of fixed width, and OpenBLAS
- * runs single-threaded, our pool spreading whole tiles over the threads. */
+ * row-batched products (linears) run one row at a time; column-batched ones (convolutions,
+ * attention projections) one image at a time, in tiles whose sizes follow from the layer's
+ * M and columns (gemm_images); attention in fixed blocks of query rows per image
+ * (att_blocks). OpenBLAS runs single-threaded, our pool spreading whole tiles over the
+ * threads. */
 #define CPU_GEMM_TILE 4096   /* columns per GEMM tile */
 #define CPU_GEMM_MTILE 64     /* rows per GEMM tile */
 
