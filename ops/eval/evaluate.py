@@ -15,8 +15,9 @@ Samples come from one of
                         (stored BN statistics, SN from the stored u): evaluates a training
                         run before conversion.
 Truncation t: z ~ N(0,1) truncated to [-2,2], multiplied by t (the HF / TF Hub convention
-ganq uses; ganq draws it from its own counter-based generator keyed by (seed, index)). Labels are balanced (n/10 per class). Images are quantised like BR:
-floor(127.5 (x+1)) clipped to 0..255.
+ganq uses; ganq draws it from its own counter-based generator keyed by (seed, index)).
+Labels are balanced (n/10 per class). Images are quantised like BR: floor(127.5 (x+1))
+clipped to 0..255.
 
 Metrics per truncation, all with the real-data classifier of ops/eval/classifier.py:
   fidelity  accuracy of the classifier on generated images against their labels

@@ -1,7 +1,6 @@
 /* gq_sha256.c: SHA-256 per FIPS 180-4, straightforward and portable (big-endian words). */
 #include "proto/base/gq_sha256.h"
 
-#include <stdio.h>
 #include <string.h>
 
 static const uint32_t K[64] = {
