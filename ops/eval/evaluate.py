@@ -5,10 +5,14 @@
       [--cas-n 10000 --cas-epochs 4 --cas-truncations best]
 
 Samples come from one of
-  --ganq FILE           a ganq model file, generated THROUGH GANQ: one `ganq run synthesize`
-                        job per truncation (embedded broker + worker, the C engine, layout
-                        flat, NPZ containers), read back with numpy. This is the evaluation
-                        of record: it measures what users get from ganq.
+  --ganq FILE           a ganq model file, generated THROUGH GANQ (embedded broker + worker,
+                        the C engine): ONE `ganq run sweep` job over all --truncations (the
+                        same n noise draws at every value, classes 0..9 in turn, PNG), read
+                        back through the job's manifest.jsonl; the job's own products
+                        (summary.csv/json/png with its pixel diversity, sheet-t<value>.png)
+                        are kept in --out/sweep/. The CAS training sets come from one more
+                        sweep job over the CAS truncations (seed + 1000). This is the
+                        evaluation of record: it measures what users get from ganq.
   --model FILE          the same ganq model file run by the PyTorch reference
                         ops/reference/biggan_ref.py (from_model_file): a cross-check.
   --g-ema G_ema.pth     a BR-layout state dict, run by ops/train/biggan32.py in eval mode
@@ -28,7 +32,9 @@ Metrics per truncation, all with the real-data classifier of ops/eval/classifier
             schedule trained on cas_n generated images, accuracy on the real test set; shown
             next to the same recipe trained on cas_n REAL training images (cas_ref), and the
             ratio cas / cas_ref. Also reported: the full real classifier's test accuracy.
-Writes results.json, results.md and chart.png into --out.
+Writes results.json, results.md and chart.png into --out (and sweep/ with --ganq). "pixel
+diversity" (ganq only) is the sweep job's own mean pairwise RMS pixel distance within a class,
+0..255: low values mean collapse.
 """
 import argparse
 import json
@@ -102,7 +108,7 @@ class _RefModel:
 
 
 class _GanqModel:
-    """ganq model file -> samples through `ganq run synthesize` (see the module doc)."""
+    """ganq model file -> samples through `ganq run sweep` (see the module doc)."""
 
     def __init__(self, path, threads, workdir):
         path = os.path.abspath(path)
@@ -115,35 +121,57 @@ class _GanqModel:
         if not os.access(self.ganq, os.X_OK):
             raise SystemExit("%s not found: run `make all` first (or set GANQ_CLI)" % self.ganq)
 
-    def generate(self, n, t, seed):
-        import glob
+    def sweep(self, ts, n, seed, keep=None):
+        """One `ganq run sweep` job: n samples (classes 0..9 in turn, the same noise draws)
+        at every truncation in ts, PNG. Returns [(uint8 [n,32,32,3], labels [n])] in the
+        order of ts, read back through the job's manifest.jsonl. With keep, the job's own
+        products (summary.csv/json/png, sheet-t*.png, manifest) are moved into keep."""
         import shutil
         import subprocess
+        from PIL import Image
         if n % 10:
             raise SystemExit("through ganq, n must be a multiple of 10 (got %d)" % n)
-        out = os.path.join(self.workdir, "ganq-t%.3f-s%d-n%d" % (t, seed, n))
+        out = os.path.join(self.workdir, "ganq-sweep-s%d-n%d" % (seed, n))
         shutil.rmtree(out, ignore_errors=True)
-        cmd = [self.ganq, "run", "synthesize", "--models", self.models, "--model", self.stem,
-               "--per-class", str(n // 10), "--classes", "all", "--truncation", repr(t),
-               "--seed", str(seed), "--val-fraction", "0", "--layout", "flat",
-               "--format", "npz", "--threads", str(self.threads), "--db", out + ".db",
-               "--out", out]
+        cmd = [self.ganq, "run", "sweep", "--models", self.models, "--model", self.stem,
+               "--per-value", str(n), "--classes", "all",
+               "--truncations", ",".join(repr(t) for t in ts), "--seed", str(seed),
+               "--format", "png", "--png-level", "1", "--threads", str(self.threads),
+               "--db", out + ".db", "--out", out]
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if r.returncode != 0:
-            raise SystemExit("ganq run synthesize failed (exit %d): %s"
+            raise SystemExit("ganq run sweep failed (exit %d): %s"
                              % (r.returncode, r.stdout.strip().splitlines()[-1:]))
-        xs, ys = [], []
-        for f in sorted(glob.glob(os.path.join(out, "*.npz"))):
-            with np.load(f) as d:
-                xs.append(d["x"])
-                ys.append(d["y"])
+        x = np.empty((len(ts), n, 32, 32, 3), np.uint8)
+        y = np.full((len(ts), n), -1, np.int64)
+        seen = np.zeros((len(ts), n), bool)
+        with open(os.path.join(out, "manifest.jsonl")) as f:
+            for line in f:
+                m = json.loads(line)
+                v, s = divmod(m["index"], n)
+                if v >= len(ts) or abs(m["truncation"] - ts[v]) > 1e-6:
+                    raise SystemExit("ganq manifest: index %d has truncation %s, expected %s"
+                                     % (m["index"], m["truncation"], ts[min(v, len(ts) - 1)]))
+                with Image.open(os.path.join(out, m["file"])) as im:
+                    a = np.asarray(im.convert("RGB"))
+                if a.shape != (32, 32, 3):
+                    raise SystemExit("ganq wrote %s of %s, expected 32x32x3" % (m["file"], a.shape))
+                x[v, s], y[v, s], seen[v, s] = a, m["class"], True
+        if not seen.all():
+            raise SystemExit("ganq manifest lists %d of the %d images" % (seen.sum(), seen.size))
+        if keep:
+            os.makedirs(keep, exist_ok=True)
+            for f in os.listdir(out):
+                if os.path.isfile(os.path.join(out, f)) and not f.startswith(".ganq"):
+                    shutil.move(os.path.join(out, f), os.path.join(keep, f))
         shutil.rmtree(out, ignore_errors=True)
-        for f in glob.glob(out + ".db*"):
-            os.remove(f)
-        x, y = np.concatenate(xs), np.concatenate(ys)
-        if len(x) != n or x.shape[1:] != (32, 32, 3):
-            raise SystemExit("ganq wrote %s images, expected %d of 32x32x3" % (x.shape, n))
-        return x, y
+        for f in os.listdir(self.workdir):
+            if f.startswith(os.path.basename(out) + ".db"):
+                os.remove(os.path.join(self.workdir, f))
+        return [(x[v], y[v]) for v in range(len(ts))]
+
+    def generate(self, n, t, seed):
+        return self.sweep([t], n, seed)[0]
 
 
 def truncated_z(n, dim, t, gen):
@@ -197,6 +225,15 @@ def cas_ref(cache, n, epochs, xtr, ytr, xte, yte, log):
     with open(p, "w") as f:
         json.dump({"accuracy": acc, "n": n, "epochs": epochs}, f)
     return acc
+
+
+def sweep_diversity(path, ts):
+    """The sweep job's own per-value pixel diversity (mean pairwise RMS distance within a
+    class, storage/out/out_finalize.c) from its summary.json, in the order of ts."""
+    with open(path) as f:
+        vals = json.load(f)["values"]
+    by_t = {round(v["truncation"], 6): v.get("diversity") for v in vals}
+    return [by_t.get(round(t, 6)) for t in ts]
 
 
 def parse_list(s, name):
@@ -256,15 +293,23 @@ def main():
     log("real classifier test accuracy %.4f" % real_acc)
 
     rows = []
+    swept = None
+    if a.ganq:  # one sweep job, the same noise draws at every value
+        t0 = time.time()
+        swept = G.sweep(ts, a.n, a.seed, keep=os.path.join(a.out, "sweep"))
+        log("ganq sweep: %d x %d images (%.0f s)" % (len(ts), a.n, time.time() - t0))
+        diversity = sweep_diversity(os.path.join(a.out, "sweep", "summary.json"), ts)
     for i, t in enumerate(ts):
         t0 = time.time()
-        x, y = generate(G, a.n, t, a.seed + i)
+        x, y = swept[i] if swept else generate(G, a.n, t, a.seed + i)
         pred, f = C.predict(net, x)
         mu, s = gauss(f)
         rows.append({"truncation": t, "fidelity": float((pred == y).mean()),
                      "cfd": frechet(mu, s, mu_r, s_r),
                      "per_class_fidelity": [float((pred[y == c] == c).mean())
                                             for c in range(10)]})
+        if swept:
+            rows[-1]["pixel_diversity"] = diversity[i]
         log("t=%.2f fidelity %.4f cfd %.2f (%.0f s)"
             % (t, rows[-1]["fidelity"], rows[-1]["cfd"], time.time() - t0))
 
@@ -280,9 +325,11 @@ def main():
     if cas_ts:
         ref = cas_ref(cdir, a.cas_n, a.cas_epochs, xtr, ytr, xte, yte, log)
         log("CAS reference (same recipe, %d real images): %.4f" % (a.cas_n, ref))
-    for t in cas_ts:
+    cas_sets = G.sweep(cas_ts, a.cas_n, a.seed + 1000) if a.ganq and cas_ts else None
+    for k, t in enumerate(cas_ts):
         t0 = time.time()
-        x, y = generate(G, a.cas_n, t, a.seed + 1000 + int(round(t * 1000)))
+        x, y = (cas_sets[k] if cas_sets
+                else generate(G, a.cas_n, t, a.seed + 1000 + int(round(t * 1000))))
         cnet = C.train(x, y, a.cas_epochs, log=log)
         cas = float((C.predict(cnet, xte)[0] == yte).mean())
         row = next((r for r in rows if r["truncation"] == t), None)
@@ -300,7 +347,7 @@ def main():
         with open(cj) as f:
             cinfo = json.load(f)
     res = {"generator": os.path.abspath(a.g_ema or a.model or a.ganq),
-           "sampled_by": "ganq run synthesize" if a.ganq else "torch",
+           "sampled_by": "ganq run sweep" if a.ganq else "torch",
            "settings": {"n_generated": a.n, "n_real_test": int(len(xte)),
                         "cas_n": a.cas_n, "cas_epochs": a.cas_epochs, "seed": a.seed,
                         "z": "truncnorm[-2,2] * t", "quantisation": "floor(127.5(x+1))"},
@@ -309,14 +356,15 @@ def main():
            "seconds": round(time.time() - t_all, 1)}
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(res, f, indent=2)
-    md = ["| truncation | class fidelity | classifier Frechet distance | CAS | CAS / ref |",
-          "|---|---|---|---|---|"]
+    md = ["| truncation | class fidelity | classifier Frechet distance | CAS | CAS / ref "
+          "| pixel diversity |", "|---|---|---|---|---|---|"]
     for r in rows:
         fid = "%.1f%%" % (100 * r["fidelity"]) if "fidelity" in r else "-"
         cfd = "%.2f" % r["cfd"] if "cfd" in r else "-"
         cas = "%.1f%%" % (100 * r["cas"]) if "cas" in r else "-"
         rat = "%.2f" % r["cas_ratio"] if r.get("cas_ratio") is not None else "-"
-        md.append("| %.2f | %s | %s | %s | %s |" % (r["truncation"], fid, cfd, cas, rat))
+        div = "%.1f" % r["pixel_diversity"] if r.get("pixel_diversity") is not None else "-"
+        md.append("| %.2f | %s | %s | %s | %s | %s |" % (r["truncation"], fid, cfd, cas, rat, div))
     md.append("")
     md.append("Real-data classifier test accuracy: %.1f%%. CAS reference (same recipe on %d "
               "real images, %d epochs): %s. %d generated images per truncation vs %d real "

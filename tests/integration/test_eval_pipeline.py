@@ -3,7 +3,7 @@ generator (ch 2, 2 training steps) with a randomly initialised classifier: every
 gets a row with fidelity in [0,1] and a finite non-negative classifier Frechet distance, CAS
 rows carry a ratio to the cached same-recipe reference, and results.{json,md} + chart.png +
 sheet.png are written, both for a G_ema.pth run by torch and for the same generator converted
-to a ganq model file and sampled through `ganq run synthesize`. This checks the plumbing, not
+to a ganq model file and sampled through one `ganq run sweep` job (plus one for the CAS sets). This checks the plumbing, not
 the model's quality (the README has the demo model's figures). Bad options are refused.
 Skips (77) without the CIFAR-10 archives."""
 import json
@@ -66,7 +66,7 @@ from PIL import Image  # noqa: E402
 assert Image.open(os.path.join(out, "chart.png")).size == (720, 260)
 assert Image.open(os.path.join(out, "sheet.png")).size == (10 * 34 + 2, 10 * 34 + 2)
 
-# the evaluation of record samples through ganq itself (`ganq run synthesize`, C engine):
+# the evaluation of record samples through ganq itself (`ganq run sweep`, C engine):
 # convert the same generator to a ganq model file and run it that way
 mfile = os.path.join(tmp, "models", "tiny.safetensors")
 os.makedirs(os.path.dirname(mfile))
@@ -77,12 +77,19 @@ out_g = os.path.join(tmp, "report-ganq")
 EVG = [a if a != os.path.join(run_dir, "G_ema.pth") else mfile for a in EV]
 EVG[EVG.index("--g-ema")] = "--ganq"
 subprocess.run(EVG + ["--out", out_g, "--truncations", "0.5,1.0", "--n", "100", "--real-n", "500",
-                      "--cas-truncations", "none", "--sheet-truncation", "1.0"], env=env, check=True)
+                      "--cas-n", "100", "--cas-epochs", "1", "--cas-truncations", "1.0",
+                      "--sheet-truncation", "1.0"], env=env, check=True)
 res = json.load(open(os.path.join(out_g, "results.json")))
-assert res["sampled_by"] == "ganq run synthesize", res
+assert res["sampled_by"] == "ganq run sweep", res
 assert [r["truncation"] for r in res["rows"]] == [0.5, 1.0]
 for r in res["rows"]:
     assert 0 <= r["fidelity"] <= 1 and np.isfinite(r["cfd"]) and r["cfd"] >= 0, r
+    assert r["pixel_diversity"] > 0, r   # from the sweep job's own summary.json
+assert 0 <= res["rows"][1]["cas"] <= 1 and "cas" not in res["rows"][0], res["rows"]
+summ = json.load(open(os.path.join(out_g, "sweep", "summary.json")))
+assert [v["images"] for v in summ["values"]] == [100, 100], summ
+for f in ("sheet-t0.50.png", "sheet-t1.00.png", "summary.png", "manifest.jsonl"):
+    assert os.path.exists(os.path.join(out_g, "sweep", f)), f
 assert Image.open(os.path.join(out_g, "sheet.png")).size == (10 * 34 + 2, 10 * 34 + 2)
 assert not [f for f in os.listdir(out_g) if f.startswith("ganq-")], os.listdir(out_g)
 p = subprocess.run(EVG + ["--out", os.path.join(tmp, "bad"), "--n", "105"], env=env,
