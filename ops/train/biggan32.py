@@ -172,9 +172,15 @@ class Generator(nn.Module):
         return self.forward(z, self.shared(y))
 
 
+# D activations: BR's ReLU, or leaky ReLU (slope 0.2), whose features cannot all die (see
+# ops/train/README.md: with ReLU this small D's last features died, leaving G no gradient).
+D_ACTS = {"relu": F.relu, "lrelu": lambda x: F.leaky_relu(x, 0.2)}
+
+
 class DBlock(nn.Module):
-    def __init__(self, cin, cout, preactivation, downsample, sn_eps=1e-8):
+    def __init__(self, cin, cout, preactivation, downsample, sn_eps=1e-8, act=F.relu):
         super().__init__()
+        self.act = act
         self.preactivation = preactivation
         self.downsample = downsample
         self.conv1 = SNConv2d(cin, cout, eps=sn_eps)
@@ -197,23 +203,26 @@ class DBlock(nn.Module):
         return x
 
     def forward(self, x):
-        h = F.relu(x) if self.preactivation else x
+        h = self.act(x) if self.preactivation else x
         h = self.conv1(h)
-        h = self.conv2(F.relu(h))
+        h = self.conv2(self.act(h))
         if self.downsample:
             h = F.avg_pool2d(h, 2)
         return h + self.shortcut(x)
 
 
 class Discriminator(nn.Module):
-    def __init__(self, ch=64, n_classes=10, sn_eps=1e-8):
+    def __init__(self, ch=64, n_classes=10, sn_eps=1e-8, act="relu"):
         super().__init__()
         c = 4 * ch
+        if act not in D_ACTS:
+            raise ValueError("D activation %r: expected one of %s" % (act, ", ".join(D_ACTS)))
+        self.act = D_ACTS[act]
         self.blocks = nn.ModuleList([
-            DBlock(3, c, False, True, sn_eps),
-            DBlock(c, c, True, True, sn_eps),
-            DBlock(c, c, True, False, sn_eps),
-            DBlock(c, c, True, False, sn_eps)])
+            DBlock(3, c, False, True, sn_eps, self.act),
+            DBlock(c, c, True, True, sn_eps, self.act),
+            DBlock(c, c, True, False, sn_eps, self.act),
+            DBlock(c, c, True, False, sn_eps, self.act)])
         self.linear = SNLinear(c, 1, eps=sn_eps)
         self.embed = SNEmbedding(n_classes, c, eps=sn_eps)
         for m in self.modules():
@@ -224,6 +233,9 @@ class Discriminator(nn.Module):
         h = x
         for b in self.blocks:
             h = b(h)
-        h = torch.sum(F.relu(h), [2, 3])
+        # share of the last block's features that survive the ReLU: the D-health figure
+        # train.py logs (near 0, D's output is its bias alone and gives G no gradient)
+        self.alive = (h > 0).float().mean().detach()
+        h = torch.sum(self.act(h), [2, 3])
         out = self.linear(h)
         return out + torch.sum(self.embed(y) * h, 1, keepdim=True)

@@ -33,7 +33,7 @@ import biggan32  # noqa: E402
 import cifar  # noqa: E402
 from diffaug import diff_augment  # noqa: E402
 
-HPARAMS = ("ch", "batch", "d_steps", "lr_g", "lr_d", "ema_decay", "ema_start", "seed")
+HPARAMS = ("ch", "batch", "d_steps", "lr_g", "lr_d", "ema_decay", "ema_start", "seed", "d_act")
 
 
 def parse():
@@ -45,6 +45,8 @@ def parse():
     p.add_argument("--d-steps", type=int, default=1)
     p.add_argument("--lr-g", type=float, default=2e-4)
     p.add_argument("--lr-d", type=float, default=4e-4)
+    p.add_argument("--d-act", choices=("relu", "lrelu"), default="relu",
+                   help="D's activation: BR's relu (default) or leaky relu 0.2 (see README)")
     p.add_argument("--ema-decay", type=float, default=0.999)
     p.add_argument("--ema-start", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
@@ -54,6 +56,9 @@ def parse():
     p.add_argument("--ckpt-min", type=float, default=5.0, help="checkpoint period, minutes")
     p.add_argument("--export", action="store_true", help="write G_ema.pth + provenance")
     p.add_argument("--standing", type=int, default=64, help="standing-stat batches at export")
+    p.add_argument("--reset-d", action="store_true",
+                   help="on resume: a fresh D and D optimiser, with this call's --lr-d and "
+                        "--d-steps (recorded in the state and the provenance)")
     a = p.parse_args()
     if a.minutes < 0 or a.ch < 1 or a.batch < 2 or a.d_steps < 1 or not 0 <= a.ema_decay < 1:
         p.error("need minutes >= 0, ch >= 1, batch >= 2, d-steps >= 1, 0 <= ema-decay < 1")
@@ -62,7 +67,7 @@ def parse():
 
 def build(h):
     G = biggan32.Generator(ch=h["ch"])
-    D = biggan32.Discriminator(ch=h["ch"])
+    D = biggan32.Discriminator(ch=h["ch"], act=h.get("d_act", "relu"))
     G_ema = biggan32.Generator(ch=h["ch"])
     G_ema.load_state_dict(G.state_dict())
     for q in G_ema.parameters():
@@ -126,12 +131,22 @@ def main():
         random.setstate(st["rng_py"])
         meta = {k: st[k] for k in ("hparams", "step", "train_seconds", "calls", "images_d")}
         meta["threads_max"] = st.get("threads_max", 0)
+        meta["d_resets"] = st.get("d_resets", [])
         print("resumed at step %d (%.1f min trained)" % (st["step"], st["train_seconds"] / 60))
+        if a.reset_d:
+            h = dict(h, lr_d=a.lr_d, d_steps=a.d_steps, d_act=a.d_act)
+            meta["hparams"] = h
+            D = biggan32.Discriminator(ch=h["ch"], act=a.d_act)
+            oD = torch.optim.Adam(D.parameters(), lr=h["lr_d"], betas=(0.0, 0.999), eps=1e-6)
+            meta["d_resets"].append({"step": st["step"], "lr_d": a.lr_d, "d_steps": a.d_steps,
+                                     "d_act": a.d_act})
+            print("fresh D at step %d: lr_d %g, d_steps %d, d_act %s"
+                  % (st["step"], a.lr_d, a.d_steps, a.d_act))
     else:
         h = {k: getattr(a, k) for k in HPARAMS}
         torch.manual_seed(h["seed"]); np.random.seed(h["seed"]); random.seed(h["seed"])
         G, D, G_ema, oG, oD = build(h)
-        meta = dict(hparams=h, step=0, train_seconds=0.0, calls=0, images_d=0)
+        meta = dict(hparams=h, step=0, train_seconds=0.0, calls=0, images_d=0, d_resets=[])
         print("new run", json.dumps(h))
     meta["calls"] += 1
     if a.minutes > 0:
@@ -162,6 +177,7 @@ def main():
                 yf = torch.randint(0, 10, (B,))
                 xf = G.sample(z, yf)
             d_real = D(diff_augment(xr), yr)
+            alive = D.alive  # on the real batch
             d_fake = D(diff_augment(xf), yf)
             loss_d = F.relu(1.0 - d_real).mean() + F.relu(1.0 + d_fake).mean()
             oD.zero_grad(set_to_none=True)
@@ -182,8 +198,9 @@ def main():
         if now - t_log > 60:
             t_log = now
             print("step %d  %.1f min  loss_d %.3f  loss_g %.3f  d_real %.2f  d_fake %.2f"
-                  % (s, meta["train_seconds"] / 60, loss_d.item(), loss_g.item(),
-                     d_real.mean().item(), d_fake.mean().item()), flush=True)
+                  "  d_alive %.3f" % (s, meta["train_seconds"] / 60, loss_d.item(),
+                                      loss_g.item(), d_real.mean().item(),
+                                      d_fake.mean().item(), alive.item()), flush=True)
         if now - t_ckpt > a.ckpt_min * 60:
             t_ckpt = now
             save_state(sp, G, D, G_ema, oG, oD, meta)
