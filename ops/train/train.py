@@ -65,15 +65,20 @@ def parse():
     return a
 
 
+def build_d(h):
+    D = biggan32.Discriminator(ch=h["ch"], act=h.get("d_act", "relu"))
+    oD = torch.optim.Adam(D.parameters(), lr=h["lr_d"], betas=(0.0, 0.999), eps=1e-6)
+    return D, oD
+
+
 def build(h):
     G = biggan32.Generator(ch=h["ch"])
-    D = biggan32.Discriminator(ch=h["ch"], act=h.get("d_act", "relu"))
+    D, oD = build_d(h)
     G_ema = biggan32.Generator(ch=h["ch"])
     G_ema.load_state_dict(G.state_dict())
     for q in G_ema.parameters():
         q.requires_grad_(False)
     oG = torch.optim.Adam(G.parameters(), lr=h["lr_g"], betas=(0.0, 0.999), eps=1e-6)
-    oD = torch.optim.Adam(D.parameters(), lr=h["lr_d"], betas=(0.0, 0.999), eps=1e-6)
     return G, D, G_ema, oG, oD
 
 
@@ -136,8 +141,7 @@ def main():
         if a.reset_d:
             h = dict(h, lr_d=a.lr_d, d_steps=a.d_steps, d_act=a.d_act)
             meta["hparams"] = h
-            D = biggan32.Discriminator(ch=h["ch"], act=a.d_act)
-            oD = torch.optim.Adam(D.parameters(), lr=h["lr_d"], betas=(0.0, 0.999), eps=1e-6)
+            D, oD = build_d(h)
             meta["d_resets"].append({"step": st["step"], "lr_d": a.lr_d, "d_steps": a.d_steps,
                                      "d_act": a.d_act})
             print("fresh D at step %d: lr_d %g, d_steps %d, d_act %s"
@@ -228,7 +232,9 @@ def main():
                          "real_hflip": True, "lr_g": h["lr_g"], "lr_d": h["lr_d"],
                          "adam_betas": [0.0, 0.999], "ema_decay": h["ema_decay"],
                          "ema_start": h["ema_start"], "seed": h["seed"],
-                         "standing_stats_batches": a.standing},
+                         "standing_stats_batches": a.standing,
+                         "d_act": h.get("d_act", "relu"),
+                         "d_resets": meta.get("d_resets", [])},
             "data": "CIFAR-10 train (50,000 images), horizontal flips",
         }
         with open(os.path.join(a.run_dir, "provenance.json"), "w") as f:
