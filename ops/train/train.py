@@ -59,9 +59,20 @@ def parse():
     p.add_argument("--reset-d", action="store_true",
                    help="on resume: a fresh D and D optimiser, with this call's --lr-d and "
                         "--d-steps (recorded in the state and the provenance)")
+    p.add_argument("--retune-d", action="store_true",
+                   help="on resume: keep D's trained weights but switch to this call's "
+                        "--d-act, --lr-d and --d-steps, with a fresh D optimiser (recorded "
+                        "like --reset-d)")
+    p.add_argument("--d-warmup", type=int, default=0,
+                   help="D-only steps (G frozen) at the start of this call, so that a fresh or "
+                        "retuned D is calibrated before G follows its gradient")
     a = p.parse_args()
-    if a.minutes < 0 or a.ch < 1 or a.batch < 2 or a.d_steps < 1 or not 0 <= a.ema_decay < 1:
-        p.error("need minutes >= 0, ch >= 1, batch >= 2, d-steps >= 1, 0 <= ema-decay < 1")
+    if a.minutes < 0 or a.ch < 1 or a.batch < 2 or a.d_steps < 1 or not 0 <= a.ema_decay < 1 \
+            or a.d_warmup < 0:
+        p.error("need minutes >= 0, ch >= 1, batch >= 2, d-steps >= 1, 0 <= ema-decay < 1, "
+                "d-warmup >= 0")
+    if a.reset_d and a.retune_d:
+        p.error("--reset-d and --retune-d: choose one (fresh D weights, or keep them)")
     return a
 
 
@@ -137,15 +148,19 @@ def main():
         meta = {k: st[k] for k in ("hparams", "step", "train_seconds", "calls", "images_d")}
         meta["threads_max"] = st.get("threads_max", 0)
         meta["d_resets"] = st.get("d_resets", [])
+        meta["d_warmups"] = st.get("d_warmups", [])
         print("resumed at step %d (%.1f min trained)" % (st["step"], st["train_seconds"] / 60))
-        if a.reset_d:
+        if a.reset_d or a.retune_d:
             h = dict(h, lr_d=a.lr_d, d_steps=a.d_steps, d_act=a.d_act)
             meta["hparams"] = h
             D, oD = build_d(h)
+            if a.retune_d:  # the activation holds no weights: the state's D loads as is
+                D.load_state_dict(st["D"])
             meta["d_resets"].append({"step": st["step"], "lr_d": a.lr_d, "d_steps": a.d_steps,
-                                     "d_act": a.d_act})
-            print("fresh D at step %d: lr_d %g, d_steps %d, d_act %s"
-                  % (st["step"], a.lr_d, a.d_steps, a.d_act))
+                                     "d_act": a.d_act, "kept_weights": a.retune_d})
+            print("%s D at step %d: lr_d %g, d_steps %d, d_act %s"
+                  % ("retuned" if a.retune_d else "fresh", st["step"], a.lr_d, a.d_steps,
+                     a.d_act))
     else:
         h = {k: getattr(a, k) for k in HPARAMS}
         torch.manual_seed(h["seed"]); np.random.seed(h["seed"]); random.seed(h["seed"])
@@ -171,23 +186,35 @@ def main():
     t_ckpt = t_start
     t_log = t_start
     base_sec = meta["train_seconds"]
+    def d_step():
+        xr, yr = real_batch()
+        with torch.no_grad():
+            z = torch.randn(B, G.dim_z)
+            yf = torch.randint(0, 10, (B,))
+            xf = G.sample(z, yf)
+        d_real = D(diff_augment(xr), yr)
+        alive = D.alive  # on the real batch
+        d_fake = D(diff_augment(xf), yf)
+        loss_d = F.relu(1.0 - d_real).mean() + F.relu(1.0 + d_fake).mean()
+        oD.zero_grad(set_to_none=True)
+        loss_d.backward()
+        oD.step()
+        meta["images_d"] += B
+        return loss_d, d_real, d_fake, alive
+
     G.train(); D.train()
+    if a.minutes > 0 and a.d_warmup > 0:
+        for _ in range(a.d_warmup):
+            loss_d, d_real, d_fake, alive = d_step()
+        meta["train_seconds"] = base_sec + (time.time() - t_start)
+        meta.setdefault("d_warmups", []).append({"step": meta["step"], "d_steps": a.d_warmup})
+        print("D warm-up: %d D-only steps, loss_d %.3f  d_real %.2f  d_fake %.2f  d_alive %.3f"
+              % (a.d_warmup, loss_d.item(), d_real.mean().item(), d_fake.mean().item(),
+                 alive.item()), flush=True)
     while a.minutes > 0 and time.time() - t_start < a.minutes * 60 and \
             not (a.max_steps > 0 and meta["step"] >= a.max_steps):
         for _ in range(h["d_steps"]):
-            xr, yr = real_batch()
-            with torch.no_grad():
-                z = torch.randn(B, G.dim_z)
-                yf = torch.randint(0, 10, (B,))
-                xf = G.sample(z, yf)
-            d_real = D(diff_augment(xr), yr)
-            alive = D.alive  # on the real batch
-            d_fake = D(diff_augment(xf), yf)
-            loss_d = F.relu(1.0 - d_real).mean() + F.relu(1.0 + d_fake).mean()
-            oD.zero_grad(set_to_none=True)
-            loss_d.backward()
-            oD.step()
-            meta["images_d"] += B
+            loss_d, d_real, d_fake, alive = d_step()
         z = torch.randn(B, G.dim_z)
         yf = torch.randint(0, 10, (B,))
         loss_g = -D(diff_augment(G.sample(z, yf)), yf).mean()
@@ -227,14 +254,15 @@ def main():
                         "iterations": meta["step"], "batch_size": B,
                         "d_steps_per_iteration": h["d_steps"],
                         "real_images_seen_by_D": meta["images_d"],
-                        "note": "2-core machine shared with other jobs; nice 10"},
+                        "note": "2-core machine shared with other jobs, niced"},
             "training": {"loss": "hinge", "diffaugment": "color,translation,cutout",
                          "real_hflip": True, "lr_g": h["lr_g"], "lr_d": h["lr_d"],
                          "adam_betas": [0.0, 0.999], "ema_decay": h["ema_decay"],
                          "ema_start": h["ema_start"], "seed": h["seed"],
                          "standing_stats_batches": a.standing,
                          "d_act": h.get("d_act", "relu"),
-                         "d_resets": meta.get("d_resets", [])},
+                         "d_resets": meta.get("d_resets", []),
+                         "d_warmups": meta.get("d_warmups", [])},
             "data": "CIFAR-10 train (50,000 images), horizontal flips",
         }
         with open(os.path.join(a.run_dir, "provenance.json"), "w") as f:

@@ -2,7 +2,8 @@
 (G, D, G_ema and both optimizers bit-identical: the resume state really holds everything),
 the export has exactly BigGAN-PyTorch's G key set and shapes (built here from the rules in
 docs/biggan-reference.md section 4, not from the model code), provenance states the compute,
-and bad options are refused with exit status 2. Tiny width (ch 2, batch 4) to stay fast.
+--retune-d keeps D's weights while --reset-d replaces them, --d-warmup trains D alone (G and
+its weights and the step count untouched), and bad options are refused with exit status 2. Tiny width (ch 2, batch 4) to stay fast.
 Skips (77) when the CIFAR-10 archives are not available."""
 import json
 import os
@@ -79,7 +80,34 @@ comp = prov["compute"]
 assert comp["device"] == "cpu" and comp["iterations"] == 4 and comp["batch_size"] == 4
 assert comp["train_minutes"] >= 0 and prov["arch"]["ch"] == 2
 
-for bad in (["--batch", "1"], ["--ch", "0"], ["--minutes", "-1"], ["--ema-decay", "1.5"]):
+# D retuning on resume. --max-steps 4 = the current step: no G step runs, only the warm-up.
+run("--run-dir", b, "--max-steps", "4", "--retune-d", "--d-act", "lrelu", "--lr-d", "1e-4",
+    "--d-steps", "2", *COMMON)
+sr = torch.load(os.path.join(b, "state.pt"))
+assert sr["step"] == 4 and sr["hparams"]["d_act"] == "lrelu" and sr["hparams"]["d_steps"] == 2
+assert sr["d_resets"][-1] == {"step": 4, "lr_d": 1e-4, "d_steps": 2, "d_act": "lrelu",
+                              "kept_weights": True}, sr["d_resets"]
+for k in sb["D"]:
+    assert torch.equal(sb["D"][k], sr["D"][k]), "--retune-d changed D at %s" % k
+assert sr["oD"]["param_groups"][0]["lr"] == 1e-4 and not sr["oD"]["state"], "fresh optimiser"
+run("--run-dir", b, "--max-steps", "4", "--d-warmup", "3", *COMMON)
+sw = torch.load(os.path.join(b, "state.pt"))
+assert sw["step"] == 4 and sw["images_d"] == sr["images_d"] + 3 * 4
+assert sw["d_warmups"] == [{"step": 4, "d_steps": 3}], sw.get("d_warmups")
+for k in sr["G"]:  # weights only: sampling in train mode moves SN's u and BN's stats
+    if k.endswith((".weight", ".bias")):
+        assert torch.equal(sr["G"][k], sw["G"][k]), "--d-warmup changed G at %s" % k
+assert any(not torch.equal(sr["D"][k], sw["D"][k]) for k in sr["D"]), "warm-up did not train D"
+run("--run-dir", b, "--max-steps", "4", "--reset-d", *COMMON)
+sf = torch.load(os.path.join(b, "state.pt"))
+assert sf["d_resets"][-1]["kept_weights"] is False and sf["hparams"]["d_act"] == "relu"
+assert any(not torch.equal(sw["D"][k], sf["D"][k]) for k in sw["D"]), "--reset-d kept D"
+run("--run-dir", b, "--minutes", "0", "--export", "--standing", "2")
+tr = json.load(open(os.path.join(b, "provenance.json")))["training"]
+assert len(tr["d_resets"]) == 2 and tr["d_warmups"] == sw["d_warmups"] and tr["d_act"] == "relu"
+
+for bad in (["--batch", "1"], ["--ch", "0"], ["--minutes", "-1"], ["--ema-decay", "1.5"],
+            ["--d-warmup", "-1"], ["--reset-d", "--retune-d"]):
     p = run("--run-dir", os.path.join(tmp, "bad"), *bad, ok=False)
     assert p.returncode == 2, (bad, p.returncode, p.stdout[-300:])
 assert not os.path.exists(os.path.join(tmp, "bad", "state.pt"))
