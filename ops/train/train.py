@@ -57,12 +57,12 @@ def parse():
     p.add_argument("--export", action="store_true", help="write G_ema.pth + provenance")
     p.add_argument("--standing", type=int, default=64, help="standing-stat batches at export")
     p.add_argument("--reset-d", action="store_true",
-                   help="on resume: a fresh D and D optimiser, with this call's --lr-d and "
-                        "--d-steps (recorded in the state and the provenance)")
+                   help="on resume: a fresh D and D optimiser, with this call's --d-act, --lr-d, "
+                        "--d-steps and --lr-g (recorded in the state and the provenance)")
     p.add_argument("--retune-d", action="store_true",
                    help="on resume: keep D's trained weights but switch to this call's "
-                        "--d-act, --lr-d and --d-steps, with a fresh D optimiser (recorded "
-                        "like --reset-d)")
+                        "--d-act, --lr-d, --d-steps and --lr-g, with a fresh D optimiser "
+                        "(recorded like --reset-d)")
     p.add_argument("--d-warmup", type=int, default=0,
                    help="D-only steps (G frozen) at the start of this call, so that a fresh or "
                         "retuned D is calibrated before G follows its gradient")
@@ -151,16 +151,19 @@ def main():
         meta["d_warmups"] = st.get("d_warmups", [])
         print("resumed at step %d (%.1f min trained)" % (st["step"], st["train_seconds"] / 60))
         if a.reset_d or a.retune_d:
-            h = dict(h, lr_d=a.lr_d, d_steps=a.d_steps, d_act=a.d_act)
+            h = dict(h, lr_d=a.lr_d, d_steps=a.d_steps, d_act=a.d_act, lr_g=a.lr_g)
             meta["hparams"] = h
             D, oD = build_d(h)
             if a.retune_d:  # the activation holds no weights: the state's D loads as is
                 D.load_state_dict(st["D"])
+            for g in oG.param_groups:  # G keeps its Adam state, at this call's --lr-g
+                g["lr"] = a.lr_g
             meta["d_resets"].append({"step": st["step"], "lr_d": a.lr_d, "d_steps": a.d_steps,
-                                     "d_act": a.d_act, "kept_weights": a.retune_d})
-            print("%s D at step %d: lr_d %g, d_steps %d, d_act %s"
+                                     "d_act": a.d_act, "kept_weights": a.retune_d,
+                                     "lr_g": a.lr_g})
+            print("%s D at step %d: lr_d %g, d_steps %d, d_act %s, lr_g %g"
                   % ("retuned" if a.retune_d else "fresh", st["step"], a.lr_d, a.d_steps,
-                     a.d_act))
+                     a.d_act, a.lr_g))
     else:
         h = {k: getattr(a, k) for k in HPARAMS}
         torch.manual_seed(h["seed"]); np.random.seed(h["seed"]); random.seed(h["seed"])

@@ -82,14 +82,15 @@ assert comp["train_minutes"] >= 0 and prov["arch"]["ch"] == 2
 
 # D retuning on resume. --max-steps 4 = the current step: no G step runs, only the warm-up.
 run("--run-dir", b, "--max-steps", "4", "--retune-d", "--d-act", "lrelu", "--lr-d", "1e-4",
-    "--d-steps", "2", *COMMON)
+    "--d-steps", "2", "--lr-g", "5e-5", *COMMON)
 sr = torch.load(os.path.join(b, "state.pt"))
 assert sr["step"] == 4 and sr["hparams"]["d_act"] == "lrelu" and sr["hparams"]["d_steps"] == 2
 assert sr["d_resets"][-1] == {"step": 4, "lr_d": 1e-4, "d_steps": 2, "d_act": "lrelu",
-                              "kept_weights": True}, sr["d_resets"]
+                              "kept_weights": True, "lr_g": 5e-5}, sr["d_resets"]
 for k in sb["D"]:
     assert torch.equal(sb["D"][k], sr["D"][k]), "--retune-d changed D at %s" % k
 assert sr["oD"]["param_groups"][0]["lr"] == 1e-4 and not sr["oD"]["state"], "fresh optimiser"
+assert sr["oG"]["param_groups"][0]["lr"] == 5e-5 and sr["oG"]["state"], "G's Adam kept, new lr"
 run("--run-dir", b, "--max-steps", "4", "--d-warmup", "3", *COMMON)
 sw = torch.load(os.path.join(b, "state.pt"))
 assert sw["step"] == 4 and sw["images_d"] == sr["images_d"] + 3 * 4
