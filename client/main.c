@@ -30,6 +30,7 @@ static const struct cmd commands[] = {
     {"list", cmd_list, "list jobs"},
     {"cancel", cmd_cancel, "cancel a job"},
     {"workers", cmd_workers, "list workers"},
+    {"events", cmd_events, "show a job's (or the cluster's) event history"},
     {"keygen", cmd_keygen, "write a CURVE key pair (--out DIR): NAME.pub, NAME.secret"},
     {"debug-send", cmd_debug_send, NULL},
     {NULL, NULL, NULL},
