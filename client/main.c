@@ -60,7 +60,7 @@ static void usage(FILE *f)
             "  --help          this text; 'ganq COMMAND --help' for a command\n"
             "\n"
             "exit codes:\n"
-            "  0  ok (for watch and run: the job is done)\n"
+            "  0  ok (for watch, run and events JOB --follow: the job is done)\n"
             "  1  the job failed or was cancelled, or the broker refused the request\n"
             "  2  usage error: unknown command or option, bad value (the message names it)\n"
             "  3  broker not reachable, or no reply within the timeout (with CURVE, also a\n"
