@@ -56,6 +56,7 @@
 #define WATCH_MIN_MS    250     /* at most ~4 pushes a second per watcher */
 #define MAX_TASKS_JOB   200000
 #define MAX_STR         1024    /* generic bound on names */
+#define EVENTS_DEFAULT  100     /* events per EventList when Events.limit is 0 */
 
 /* ------------------------------------------------------------------ structures */
 
@@ -1009,7 +1010,8 @@ static void on_submit(broker *b, const peer *p, Ganq__V1__Envelope *env)
     out_push(b, 0, p, &r, 1);
 }
 
-/* A job id from a request: present, and naming a job. what: "status", "cancel", "watch". */
+/* A job id from a request: present, and naming a job. what: "status", "cancel", "watch",
+ * "events". */
 static int valid_job_id(broker *b, const char *what, const char *id, gq_error *err)
 {
     if (!id || !id[0])
@@ -1182,6 +1184,73 @@ static void on_workers(broker *b, const peer *p, Ganq__V1__Envelope *env)
     free(wi);
     free(pw);
     store_worker_list_free(ws, n);
+}
+
+/* Events: one page of the event log (seq > after_seq, oldest first), of one job or all; an
+ * unknown job is ERR_NOT_FOUND like Status. The wire layer has checked the limit
+ * (<= WIRE_MAX_EVENTS) and the kind. */
+static void on_events(broker *b, const peer *p, Ganq__V1__Envelope *env)
+{
+    gq_error err;
+    gq_error_clear(&err);
+    const Ganq__V1__Events *q = env->events;
+    int rc = 0;
+    if (q->job_id && q->job_id[0])
+        rc = valid_job_id(b, "events", q->job_id, &err);
+    store_event_info *ev = NULL;
+    size_t n = 0;
+    int more = 0;
+    if (rc == 0)
+        rc = store_events_list(b->st, q->job_id, q->kind, (int64_t)q->after_seq,
+                               q->limit ? q->limit : EVENTS_DEFAULT, &ev, &n, &more, &err);
+    Ganq__V1__EventInfo *ei = NULL;
+    Ganq__V1__EventInfo **pe = NULL;
+    if (rc == 0) {
+        ei = calloc(n ? n : 1, sizeof *ei);
+        pe = calloc(n ? n : 1, sizeof *pe);
+        if (!ei || !pe)
+            rc = gq_fail(&err, GQ_ENOMEM, "events: out of memory building the reply");
+    }
+    if (rc < 0) {
+        reply_error(b, 0, p, env->request_id, rc, &err);
+        free(ei);
+        free(pe);
+        store_events_list_free(ev, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        Ganq__V1__EventInfo init = GANQ__V1__EVENT_INFO__INIT;
+        ei[i] = init;
+        ei[i].seq = (uint64_t)ev[i].seq;
+        ei[i].ts_ms = ev[i].ts_ms;
+        ei[i].kind = ev[i].kind;
+        ei[i].job_id = ev[i].job_id;
+        ei[i].task_id = ev[i].task_id;
+        ei[i].worker_id = ev[i].worker_id;
+        /* details are written from bounded inputs; clip anyway (at a UTF-8 character
+         * boundary) so that one odd row cannot make the whole page unsendable */
+        size_t dl = strlen(ev[i].detail);
+        if (dl > WIRE_MAX_TEXT) {
+            dl = WIRE_MAX_TEXT;
+            while (dl > 0 && ((unsigned char)ev[i].detail[dl] & 0xc0) == 0x80)
+                dl--;
+            ev[i].detail[dl] = '\0';
+        }
+        ei[i].detail = ev[i].detail;
+        pe[i] = &ei[i];
+    }
+    Ganq__V1__Envelope r = GANQ__V1__ENVELOPE__INIT;
+    Ganq__V1__EventList el = GANQ__V1__EVENT_LIST__INIT;
+    el.n_events = n;
+    el.events = pe;
+    el.more = more;
+    r.request_id = env->request_id;
+    r.body_case = GANQ__V1__ENVELOPE__BODY_EVENT_LIST;
+    r.event_list = &el;
+    out_push(b, 0, p, &r, 1);
+    free(ei);
+    free(pe);
+    store_events_list_free(ev, n);
 }
 
 static void on_watch(broker *b, const peer *p, Ganq__V1__Envelope *env)
@@ -1640,9 +1709,10 @@ static void client_frame(broker *b, const peer *p, const uint8_t *data, size_t l
     case GANQ__V1__ENVELOPE__BODY_CANCEL:  on_cancel(b, p, env); break;
     case GANQ__V1__ENVELOPE__BODY_WORKERS: on_workers(b, p, env); break;
     case GANQ__V1__ENVELOPE__BODY_WATCH:   on_watch(b, p, env); break;
+    case GANQ__V1__ENVELOPE__BODY_EVENTS:  on_events(b, p, env); break;
     default:
         rc = gq_fail(&err, GQ_EINVAL, "envelope.body: message %d is not a client request (submit, "
-                     "status, list, cancel, workers, watch)", (int)env->body_case);
+                     "status, list, cancel, workers, watch, events)", (int)env->body_case);
         gq_warn("client frame refused: %s", err.msg);
         reply_error(b, 0, p, env->request_id, rc, &err);
     }

@@ -48,6 +48,7 @@ int cmd_watch(cli_ctx *ctx, int argc, char **argv);
 int cmd_list(cli_ctx *ctx, int argc, char **argv);
 int cmd_cancel(cli_ctx *ctx, int argc, char **argv);
 int cmd_workers(cli_ctx *ctx, int argc, char **argv);
+int cmd_events(cli_ctx *ctx, int argc, char **argv);   /* cmd_events.c */
 int cmd_debug_send(cli_ctx *ctx, int argc, char **argv); /* cmd_debug.c (tests only) */
 int cmd_keygen(cli_ctx *ctx, int argc, char **argv);   /* cmd_keygen.c */
 

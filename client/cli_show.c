@@ -1,8 +1,9 @@
-/* cli_show.c: JSON and human rendering of jobs and workers, and the watch loop. */
+/* cli_show.c: JSON and human rendering of jobs, workers and events, and the watch loop. */
 #include "client/cli_show.h"
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client/cli.h"
@@ -135,6 +136,59 @@ void cli_print_job(FILE *f, const Ganq__V1__JobInfo *j, int with_outputs)
         fprintf(f, "  outputs: %zu files, %llu bytes\n", j->n_outputs,
                 (unsigned long long)bytes);
     }
+}
+
+void cli_json_event(gq_buf *b, const Ganq__V1__EventInfo *e)
+{
+    gq_json_obj_begin(b);
+    gq_json_key(b, "seq");
+    gq_json_uint(b, e->seq);
+    gq_json_kv_int(b, "ts_ms", e->ts_ms);
+    gq_json_kv_str(b, "kind", e->kind ? e->kind : "");
+    gq_json_kv_str(b, "job_id", e->job_id ? e->job_id : "");
+    gq_json_key(b, "task_id");
+    if (e->task_id < 0)
+        gq_json_null(b);
+    else
+        gq_json_int(b, e->task_id);
+    gq_json_kv_str(b, "worker_id", e->worker_id ? e->worker_id : "");
+    gq_json_kv_str(b, "detail", e->detail ? e->detail : "");
+    gq_json_obj_end(b);
+}
+
+#define EVENT_COLS "%8s  %-23s  %-13s %-12s %6s "   /* then WORKER and DETAIL */
+
+void cli_print_event_header(FILE *f)
+{
+    fprintf(f, EVENT_COLS "%-10s %s\n", "SEQ", "TIME", "KIND", "JOB", "TASK", "WORKER",
+            "DETAIL");
+}
+
+static const char *or_dash(const char *s)
+{
+    return s && *s ? s : "-";
+}
+
+void cli_print_event(FILE *f, const Ganq__V1__EventInfo *e)
+{
+    char seq[24], when[40], task[24];
+    snprintf(seq, sizeof seq, "%llu", (unsigned long long)e->seq);
+    time_t t = (time_t)(e->ts_ms / 1000);
+    struct tm tm;
+    char day[24];
+    if (localtime_r(&t, &tm) && strftime(day, sizeof day, "%Y-%m-%d %H:%M:%S", &tm) > 0)
+        snprintf(when, sizeof when, "%s.%03d", day, (int)(e->ts_ms % 1000));
+    else
+        snprintf(when, sizeof when, "%lld ms", (long long)e->ts_ms);
+    if (e->task_id >= 0)
+        snprintf(task, sizeof task, "%lld", (long long)e->task_id);
+    else
+        snprintf(task, sizeof task, "-");
+    fprintf(f, EVENT_COLS, seq, when, or_dash(e->kind), or_dash(e->job_id), task);
+    if (e->detail && *e->detail)   /* no padding at the end of a line without detail */
+        fprintf(f, "%-10s %s\n", or_dash(e->worker_id), e->detail);
+    else
+        fprintf(f, "%s\n", or_dash(e->worker_id));
 }
 
 int cli_exit_of_status(int rc)

@@ -1,4 +1,4 @@
-/* cli_show.h: how `ganq` shows jobs and workers: JSON objects (--json) and human lines, the
+/* cli_show.h: how `ganq` shows jobs, workers and events: JSON objects (--json) and human lines, the
  * live progress display of `watch` and `run`, and the mapping of statuses to exit codes.
  *
  * JobInfo as JSON (ganq status --json; one object per job in `list --json`):
@@ -7,6 +7,12 @@
  *    "tasks": {"total", "done", "failed", "leased"},
  *    "created_ms", "started_ms", "finished_ms",
  *    "outputs": {"files", "images", "bytes"}   (status only: the broker's output records)}
+ *
+ * EventInfo as JSON (one element of `events --json`; one line each with --follow):
+ *   {"seq", "ts_ms", "kind", "job_id", "task_id", "worker_id", "detail"}
+ *   absent strings are "", an absent task_id is null.
+ * As a human line: SEQ, local time to the millisecond, KIND, JOB, TASK, WORKER, DETAIL
+ *   ("-" for absent), under the header cli_print_event_header() writes.
  */
 #ifndef GQ_CLI_SHOW_H
 #define GQ_CLI_SHOW_H
@@ -21,6 +27,9 @@
 void cli_json_job(gq_buf *b, const Ganq__V1__JobInfo *j, int with_outputs);
 void cli_json_worker(gq_buf *b, const Ganq__V1__WorkerInfo *w);
 void cli_print_job(FILE *f, const Ganq__V1__JobInfo *j, int with_outputs);
+void cli_json_event(gq_buf *b, const Ganq__V1__EventInfo *e);
+void cli_print_event_header(FILE *f);
+void cli_print_event(FILE *f, const Ganq__V1__EventInfo *e);
 
 /* Exit code for a status from a broker conversation: timeouts and network errors 3, else 1. */
 int cli_exit_of_status(int rc);

@@ -30,6 +30,7 @@ static const struct cmd commands[] = {
     {"list", cmd_list, "list jobs"},
     {"cancel", cmd_cancel, "cancel a job"},
     {"workers", cmd_workers, "list workers"},
+    {"events", cmd_events, "show a job's (or the cluster's) event history"},
     {"keygen", cmd_keygen, "write a CURVE key pair (--out DIR): NAME.pub, NAME.secret"},
     {"debug-send", cmd_debug_send, NULL},
     {NULL, NULL, NULL},
@@ -59,7 +60,7 @@ static void usage(FILE *f)
             "  --help          this text; 'ganq COMMAND --help' for a command\n"
             "\n"
             "exit codes:\n"
-            "  0  ok (for watch and run: the job is done)\n"
+            "  0  ok (for watch, run and events JOB --follow: the job is done)\n"
             "  1  the job failed or was cancelled, or the broker refused the request\n"
             "  2  usage error: unknown command or option, bad value (the message names it)\n"
             "  3  broker not reachable, or no reply within the timeout (with CURVE, also a\n"

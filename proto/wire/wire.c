@@ -375,6 +375,34 @@ static int v_worker_info(const Ganq__V1__WorkerInfo *w, const char *p, gq_error 
     return 0;
 }
 
+/* Events.kind: empty (any), or a kind the broker writes. */
+static int v_event_kind(gq_error *e, const char *path, const char *field, const char *s)
+{
+    TRY(v_str(e, path, field, s, WIRE_MAX_ID, S_ID, 0));
+    if (!s || !*s || wire_event_kind_known(s))
+        return 0;
+    char known[256] = "";
+    for (size_t i = 0; wire_event_kinds[i]; i++) {
+        strncat(known, i ? ", " : "", sizeof known - strlen(known) - 1);
+        strncat(known, wire_event_kinds[i], sizeof known - strlen(known) - 1);
+    }
+    return gq_fail(e, GQ_EINVAL, "%s.%s: \"%s\" is not an event kind (%s)", path, field, s,
+                   known);
+}
+
+static int v_event_info(const Ganq__V1__EventInfo *v, const char *p, gq_error *e)
+{
+    TRY(v_u64(e, p, "seq", v->seq, 1, INT64_MAX));
+    TRY(v_i64(e, p, "ts_ms", v->ts_ms, 0, INT64_MAX));
+    /* any id-like kind: a newer broker may write kinds this list does not know yet */
+    TRY(v_str(e, p, "kind", v->kind, WIRE_MAX_ID, S_ID, 1));
+    TRY(v_str(e, p, "job_id", v->job_id, WIRE_MAX_ID, S_ID, 0));
+    TRY(v_i64(e, p, "task_id", v->task_id, -1, INT64_MAX));
+    TRY(v_str(e, p, "worker_id", v->worker_id, WIRE_MAX_ID, S_ID, 0));
+    TRY(v_str(e, p, "detail", v->detail, WIRE_MAX_TEXT, S_TEXT, 0));
+    return 0;
+}
+
 static int v_body(const Ganq__V1__Envelope *env, gq_error *e)
 {
     char q[PATH_MAX_LEN];
@@ -422,6 +450,20 @@ static int v_body(const Ganq__V1__Envelope *env, gq_error *e)
         return 0;
     case GANQ__V1__ENVELOPE__BODY_WATCH:
         return v_str(e, p, "job_id", env->watch->job_id, WIRE_MAX_ID, S_ID, 1);
+    case GANQ__V1__ENVELOPE__BODY_EVENTS:
+        TRY(v_str(e, p, "job_id", env->events->job_id, WIRE_MAX_ID, S_ID, 0));
+        TRY(v_u64(e, p, "after_seq", env->events->after_seq, 0, INT64_MAX));
+        TRY(v_u64(e, p, "limit", env->events->limit, 0, WIRE_MAX_EVENTS));
+        return v_event_kind(e, p, "kind", env->events->kind);
+    case GANQ__V1__ENVELOPE__BODY_EVENT_LIST:
+        TRY(v_count(e, p, "events", env->event_list->n_events, WIRE_MAX_EVENTS));
+        for (size_t i = 0; i < env->event_list->n_events; i++) {
+            sub(q, sizeof q, p, "events", (long)i);
+            if (!env->event_list->events[i])
+                return gq_fail(e, GQ_EINVAL, "%s: missing", q);
+            TRY(v_event_info(env->event_list->events[i], q, e));
+        }
+        return 0;
     case GANQ__V1__ENVELOPE__BODY_HELLO: {
         const Ganq__V1__Hello *h = env->hello;
         TRY(v_str(e, p, "name", h->name, WIRE_MAX_NAME, S_NAME, 0));
@@ -578,6 +620,8 @@ const char *wire_body_name(int c)
     case GANQ__V1__ENVELOPE__BODY_WORKERS:       return "workers";
     case GANQ__V1__ENVELOPE__BODY_WORKER_LIST:   return "worker_list";
     case GANQ__V1__ENVELOPE__BODY_WATCH:         return "watch";
+    case GANQ__V1__ENVELOPE__BODY_EVENTS:        return "events";
+    case GANQ__V1__ENVELOPE__BODY_EVENT_LIST:    return "event_list";
     case GANQ__V1__ENVELOPE__BODY_HELLO:         return "hello";
     case GANQ__V1__ENVELOPE__BODY_HELLO_ACK:     return "hello_ack";
     case GANQ__V1__ENVELOPE__BODY_CREDIT:        return "credit";
@@ -615,6 +659,21 @@ const char *wire_job_kind_name(int k)
     case GANQ__V1__JOB_KIND__KIND_INTERPOLATE: return "interpolate";
     default:                                   return "unknown";
     }
+}
+
+const char *const wire_event_kinds[] = {
+    "submit", "lease", "done", "requeue", "adopt", "job_done", "job_failed", "job_cancelled",
+    "hello", "worker_dead", "broker_start", NULL,
+};
+
+int wire_event_kind_known(const char *kind)
+{
+    if (!kind)
+        return 0;
+    for (size_t i = 0; wire_event_kinds[i]; i++)
+        if (strcmp(wire_event_kinds[i], kind) == 0)
+            return 1;
+    return 0;
 }
 
 const char *wire_error_code_name(int c)

@@ -8,9 +8,9 @@
  * Decoding validates EVERY message type before anyone sees it: version, body present,
  * string lengths and characters (ids, names, paths), counts and ranges (plan limits,
  * finite truncations, priority, png_level, jpeg_quality, shard_size, steps, repeated-field
- * sizes), enum values, and paths (out_dir absolute without "..", output paths relative
- * without ".."). A failure returns GQ_EVERSION, GQ_EFORMAT or GQ_EINVAL with a gq_error
- * whose message starts with the dotted field path, e.g.
+ * sizes), enum values, event kinds (Events.kind), and paths (out_dir absolute without "..",
+ * output paths relative without ".."). A failure returns GQ_EVERSION, GQ_EFORMAT or
+ * GQ_EINVAL with a gq_error whose message starts with the dotted field path, e.g.
  *   "submit.spec.count: 0 is not allowed (1..100000000)"
  *   "done.outputs[3].path: \"../x\" must be relative without \"..\""
  * wire_error_field() recovers that field path for Error.field.
@@ -48,6 +48,7 @@
 #define WIRE_MAX_OUTPUTS    1000000  /* outputs of one Done or one JobInfo */
 #define WIRE_MAX_JOBS       100000   /* jobs in a JobList / List.limit */
 #define WIRE_MAX_WORKERS    10000    /* workers in a WorkerList */
+#define WIRE_MAX_EVENTS     1000     /* events in an EventList / Events.limit */
 #define WIRE_MAX_DEVICES    64       /* devices / backends of a worker */
 #define WIRE_MAX_MODELS     1024     /* models of a worker */
 #define WIRE_MAX_RUNNING    4096     /* running tasks in a Hello / Goodbye */
@@ -93,6 +94,11 @@ const char *wire_body_name(int body_case);
 const char *wire_job_state_name(int state);   /* "queued", "running", ... */
 const char *wire_job_kind_name(int kind);     /* "generate", ... */
 const char *wire_error_code_name(int code);   /* "invalid", "not_found", ... */
+
+/* The event kinds the broker writes (EventInfo.kind), NULL-terminated: Events.kind must be
+ * one of them (or empty). wire_event_kind_known(): 1 if kind is in the list. */
+extern const char *const wire_event_kinds[];
+int wire_event_kind_known(const char *kind);
 
 /* Map between gq status codes and ganq.v1.ErrorCode. */
 int wire_error_code_of_status(int gq_status);

@@ -1227,3 +1227,84 @@ int store_event_count(store *s, const char *kind, const char *job_id, uint64_t *
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? GQ_OK : db_fail(s, err, "event count");
 }
+
+void store_events_list_free(store_event_info *ev, size_t n)
+{
+    if (!ev)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(ev[i].detail);
+    free(ev);
+}
+
+int store_events_list(store *s, const char *job_id, const char *kind, int64_t after_seq,
+                      uint32_t limit, store_event_info **out, size_t *n, int *more,
+                      gq_error *err)
+{
+    /* Two statements so that each uses its index: (job_id, seq) for one job, the rowid
+     * (seq) for all. One row past the limit tells whether there are more. */
+    static const char sql_job[] =
+        "SELECT seq, ts_ms, kind, job_id, task_id, worker_id, detail FROM events"
+        " WHERE job_id = ?1 AND seq > ?2 AND (?3 = '' OR kind = ?3) ORDER BY seq LIMIT ?4";
+    static const char sql_all[] =
+        "SELECT seq, ts_ms, kind, job_id, task_id, worker_id, detail FROM events"
+        " WHERE seq > ?2 AND (?3 = '' OR kind = ?3) ORDER BY seq LIMIT ?4";
+    *out = NULL;
+    *n = 0;
+    if (more)
+        *more = 0;
+    int by_job = job_id && job_id[0];
+    int64_t want = limit ? limit : 1000;
+    sqlite3_stmt *st = stmt_get(s, by_job ? sql_job : sql_all, err);
+    if (!st)
+        return GQ_EDB;
+    if (by_job)
+        bind_text(st, 1, job_id);
+    sqlite3_bind_int64(st, 2, after_seq);
+    bind_text(st, 3, kind);
+    sqlite3_bind_int64(st, 4, want + 1);
+    size_t cap = 0, k = 0;
+    int extra = 0;
+    store_event_info *a = NULL;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((int64_t)k == want) {
+            extra = 1;
+            continue;   /* the one row past the limit: counted, not kept */
+        }
+        if (k == cap) {
+            cap = cap ? cap * 2 : 16;
+            store_event_info *na = realloc(a, cap * sizeof *a);
+            if (!na)
+                goto oom;
+            a = na;
+        }
+        store_event_info *e = &a[k];
+        memset(e, 0, sizeof *e);
+        e->seq = sqlite3_column_int64(st, 0);
+        e->ts_ms = sqlite3_column_int64(st, 1);
+        col_copy(st, 2, e->kind, sizeof e->kind);
+        col_copy(st, 3, e->job_id, sizeof e->job_id);
+        e->task_id = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
+        col_copy(st, 5, e->worker_id, sizeof e->worker_id);
+        const unsigned char *d = sqlite3_column_text(st, 6);
+        e->detail = strdup(d ? (const char *)d : "");
+        if (!e->detail)
+            goto oom;
+        k++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        store_events_list_free(a, k);
+        return db_fail(s, err, "events");
+    }
+    *out = a;
+    *n = k;
+    if (more)
+        *more = extra;
+    return GQ_OK;
+oom:
+    sqlite3_reset(st);
+    store_events_list_free(a, k);
+    return gq_fail(err, GQ_ENOMEM, "db: out of memory");
+}

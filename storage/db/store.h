@@ -237,4 +237,31 @@ int store_event(store *s, int64_t now_ms, const char *kind, const char *job_id, 
 int store_event_count(store *s, const char *kind, const char *job_id, uint64_t *n,
                       gq_error *err);
 
+/* One row of the events log. Absent columns read as "" (job_id, worker_id) and -1 (task_id). */
+typedef struct store_event_info {
+    int64_t  seq;                       /* increasing, unique (AUTOINCREMENT: never reused) */
+    int64_t  ts_ms;                     /* wall clock */
+    char     kind[32];
+    char     job_id[STORE_ID_MAX];
+    int64_t  task_id;                   /* -1: none */
+    char     worker_id[STORE_ID_MAX];
+    char    *detail;                    /* malloc'd, owned by the array; "" when none */
+} store_event_info;
+
+/* Events with seq > after_seq, oldest first, at most limit of them (0 = 1000).
+ * job_id NULL/"" = every event, else only that job's (an unknown job simply has none: the
+ * caller checks the job exists); kind NULL/"" = any kind. A job filter walks the
+ * events_job(job_id, seq) index, no filter the primary key, so a page costs O(limit + log n)
+ * (a kind filter also skips the rows of other kinds).
+ * OUT: *out, an array of *n rows owned by the caller, freed (with every detail) by
+ * store_events_list_free(); *more (may be NULL) is 1 when further events match after the
+ * last one returned. No rows: *out may be NULL with *n 0. On failure *out is NULL, *n 0
+ * and *more 0.
+ * Returns 0, GQ_EDB or GQ_ENOMEM. */
+int  store_events_list(store *s, const char *job_id, const char *kind, int64_t after_seq,
+                       uint32_t limit, store_event_info **out, size_t *n, int *more,
+                       gq_error *err);
+/* Free an array from store_events_list() and its details. NULL allowed. */
+void store_events_list_free(store_event_info *ev, size_t n);
+
 #endif

@@ -27,7 +27,7 @@ expect 0 "^usage: ganq" "$G" --help
 expect 0 "exit codes" "$G" --help
 expect 0 "^usage: ganq" "$G" help
 expect 2 "usage: ganq" "$G"
-for c in submit status watch list cancel workers; do
+for c in submit status watch list cancel workers events; do
     expect 0 "usage: ganq $c" "$G" --broker "$NB" "$c" --help
     expect 0 "usage: ganq $c" "$G" help "$c"
     expect 0 "usage: ganq $c" "$G" "$c" -h
@@ -71,6 +71,17 @@ expect 2 "unexpected argument 'b'" "$G" status a b
 expect 2 "--timeout: 0 is outside" "$G" --timeout 0 list
 expect 2 "--timeout: 'soon' is not a finite number" "$G" list --timeout soon
 expect 2 "GANQ_TIMEOUT" env GANQ_TIMEOUT=abc "$G" list
+expect 0 "events \[JOB\] \[--kind K\] \[--after SEQ\] \[--limit N\] \[--json\] \[--follow\]" \
+    "$G" events --help
+expect 2 "--limit: '-1' is not a whole number" "$G" --broker "$NB" events --limit -1
+expect 2 "--limit: 'x' is not a whole number" "$G" --broker "$NB" events j1 --limit x
+expect 2 "--limit: 0 is outside 1\.\." "$G" --broker "$NB" events --limit 0
+expect 2 "--after: 'soon' is not a whole number" "$G" --broker "$NB" events --after soon
+expect 2 "--kind: 'leas' is not one of submit\|lease\|" "$G" --broker "$NB" events --kind leas
+expect 2 "--limit: not with --follow" "$G" --broker "$NB" events j1 --follow --limit 5
+expect 2 "--follow: takes no value" "$G" --broker "$NB" events --follow=yes
+expect 2 "unexpected argument 'b'" "$G" --broker "$NB" events a b
+expect 2 "events.job_id: contains a character" "$G" --broker "$NB" events 'j 1'
 
 # No broker: exit 3 within about the timeout, naming the endpoint.
 t0=$(date +%s%3N)
@@ -79,6 +90,8 @@ expect 3 "broker not reachable at $NB" "$G" --broker "$NB" --timeout 0.5 status 
 expect 3 "broker not reachable at $NB" "$G" --broker "$NB" --timeout 0.5 workers
 expect 3 "broker not reachable at $NB" "$G" --broker "$NB" --timeout 0.5 cancel j-1
 expect 3 "broker not reachable at $NB" "$G" --broker "$NB" --timeout 0.3 watch j-1
+expect 3 "broker not reachable at $NB" "$G" --broker "$NB" --timeout 0.3 events
+expect 3 "broker not reachable at $NB" "$G" --broker "$NB" --timeout 0.3 events j-1 --follow
 expect 3 "broker not reachable at $NB" "${S[@]}" --count 5 --timeout 0.5
 expect 3 "broker not reachable at $NB" env GANQ_BROKER="$NB" GANQ_TIMEOUT=0.3 "$G" list
 t1=$(date +%s%3N)

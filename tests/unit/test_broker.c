@@ -1,7 +1,8 @@
 /* test_broker.c: broker_run() in a thread over inproc://, driven by a fake client and fake
  * workers (DEALER sockets) in this process: submit, lease, progress, done; heartbeat death
  * -> requeue on another worker; retry limit -> job failed; cancel; malformed input answered
- * with Error while the broker keeps serving; watch pushes; restart with re-adoption.
+ * with Error while the broker keeps serving; watch pushes; restart with re-adoption; the
+ * Events query over the history those produce (order, paging, filters, refusals).
  *
  * Fake workers answer the broker's heartbeats whenever any helper waits (pump_all), unless
  * they are marked dead, which is how a crashed worker is simulated. The finalizer is replaced
@@ -425,6 +426,36 @@ static void wait_state(const char *job_id, int want, int timeout_ms)
     }
 }
 
+/* Events query; returns the reply (EventList or Error). */
+static Ganq__V1__Envelope *events(const char *job_id, const char *kind, uint64_t after,
+                                  uint32_t limit)
+{
+    Ganq__V1__Events q = GANQ__V1__EVENTS__INIT;
+    q.job_id = (char *)(job_id ? job_id : "");
+    q.kind = (char *)(kind ? kind : "");
+    q.after_seq = after;
+    q.limit = limit;
+    Ganq__V1__Envelope e = GANQ__V1__ENVELOPE__INIT;
+    e.body_case = E_(EVENTS);
+    e.events = &q;
+    return creq(&e);
+}
+
+/* "kind[:task]" of every event of a reply, comma-separated. */
+static void event_kinds(const Ganq__V1__EventList *l, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < l->n_events; i++) {
+        char one[64];
+        if (l->events[i]->task_id >= 0)
+            snprintf(one, sizeof one, "%s%s:%" PRId64, i ? "," : "", l->events[i]->kind,
+                     l->events[i]->task_id);
+        else
+            snprintf(one, sizeof one, "%s%s", i ? "," : "", l->events[i]->kind);
+        strncat(buf, one, cap - strlen(buf) - 1);
+    }
+}
+
 static void expect_error(Ganq__V1__Envelope *r, int code, const char *field, const char *needle)
 {
     assert_non_null(r);
@@ -510,6 +541,53 @@ static void test_submit_lease_done(void **state)
     assert_true(r->job_info->finished_ms >= r->job_info->created_ms);
     ganq__v1__envelope__free_unpacked(r, NULL);
 
+    /* Events: the job's history in order, then paged, filtered, and refused */
+    char k[512];
+    r = events(job, NULL, 0, 0);
+    assert_int_equal(r->body_case, E_(EVENT_LIST));
+    event_kinds(r->event_list, k, sizeof k);
+    assert_string_equal(k, "submit,lease:0,lease:1,done:0,lease:2,done:1,done:2,job_done");
+    assert_false(r->event_list->more);
+    assert_string_equal(r->event_list->events[1]->worker_id, a->id);
+    assert_string_equal(r->event_list->events[0]->job_id, job);
+    assert_non_null(strstr(r->event_list->events[0]->detail, "10 images in 3 tasks"));
+    for (size_t i = 1; i < r->event_list->n_events; i++) {
+        assert_true(r->event_list->events[i]->seq > r->event_list->events[i - 1]->seq);
+        assert_true(r->event_list->events[i]->ts_ms > 0);
+    }
+    ganq__v1__envelope__free_unpacked(r, NULL);
+    r = events(job, NULL, 0, 3);
+    event_kinds(r->event_list, k, sizeof k);
+    assert_string_equal(k, "submit,lease:0,lease:1");
+    assert_true(r->event_list->more);
+    uint64_t after = r->event_list->events[2]->seq;
+    ganq__v1__envelope__free_unpacked(r, NULL);
+    r = events(job, NULL, after, 0);
+    event_kinds(r->event_list, k, sizeof k);
+    assert_string_equal(k, "done:0,lease:2,done:1,done:2,job_done");
+    assert_false(r->event_list->more);
+    ganq__v1__envelope__free_unpacked(r, NULL);
+    r = events(job, "done", 0, 0);
+    event_kinds(r->event_list, k, sizeof k);
+    assert_string_equal(k, "done:0,done:1,done:2");
+    ganq__v1__envelope__free_unpacked(r, NULL);
+    /* every job and the cluster: the worker's hello is there, with its id and name */
+    r = events(NULL, "hello", 0, 0);
+    assert_int_equal(r->body_case, E_(EVENT_LIST));
+    int hello = 0;
+    for (size_t i = 0; i < r->event_list->n_events; i++)
+        if (strcmp(r->event_list->events[i]->worker_id, a->id) == 0 &&
+            strcmp(r->event_list->events[i]->detail, "fake-a") == 0)
+            hello = 1;
+    assert_true(hello);
+    ganq__v1__envelope__free_unpacked(r, NULL);
+    expect_error(events("j-nope", NULL, 0, 0), GANQ__V1__ERROR_CODE__ERR_NOT_FOUND,
+                 "events.job_id", "no job \"j-nope\"");
+    expect_error(events(job, "leased", 0, 0), GANQ__V1__ERROR_CODE__ERR_INVALID, "events.kind",
+                 "not an event kind");
+    expect_error(events(job, NULL, 0, 1001), GANQ__V1__ERROR_CODE__ERR_INVALID, "events.limit",
+                 "1001 is outside 0..1000");
+
     /* Workers and List */
     Ganq__V1__Workers wq = GANQ__V1__WORKERS__INIT;
     Ganq__V1__Envelope we = GANQ__V1__ENVELOPE__INIT;
@@ -574,6 +652,16 @@ static void test_heartbeat_death_requeue(void **state)
     ganq__v1__envelope__free_unpacked(e, NULL);
     fw_done(c, &t2, NULL);
     wait_state(job, GANQ__V1__JOB_STATE__JOB_DONE, 5000);
+    /* the history shows the requeue from b and the second lease to c */
+    Ganq__V1__Envelope *r = events(job, NULL, 0, 0);
+    char k[256];
+    event_kinds(r->event_list, k, sizeof k);
+    assert_string_equal(k, "submit,lease:0,requeue:0,lease:0,done:0,job_done");
+    assert_string_equal(r->event_list->events[1]->worker_id, b->id);
+    assert_string_equal(r->event_list->events[2]->worker_id, b->id);
+    assert_true(r->event_list->events[2]->detail[0] != '\0');   /* why: the worker is dead */
+    assert_string_equal(r->event_list->events[3]->worker_id, c->id);
+    ganq__v1__envelope__free_unpacked(r, NULL);
     /* b's late messages: unknown worker -> Reconnect */
     b->live = 1;
     fw_drop_queue(b);

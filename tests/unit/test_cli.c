@@ -2,7 +2,8 @@
  * ranges, choices, absolute path normalisation), the option walker, job flags -> JobSpec
  * for every kind, and the connection against a fake broker ROUTER in a thread (reply
  * matching by request_id with a stale reply first, Error replies as statuses, the
- * "broker not reachable" timeout, and the watch loop up to a terminal state).
+ * "broker not reachable" timeout, and the watch loop up to a terminal state), and how events
+ * are shown (JSON object and human line).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -418,6 +419,57 @@ static void test_json_job(void **state)
     gq_buf_release(&b);
 }
 
+static void test_event_show(void **state)
+{
+    Ganq__V1__EventInfo e = GANQ__V1__EVENT_INFO__INIT;
+    e.seq = 42;
+    e.ts_ms = 1700000000123;
+    e.kind = "requeue";
+    e.job_id = "j000001";
+    e.task_id = 3;
+    e.worker_id = "w2";
+    e.detail = "no \"heartbeat\"";
+    gq_buf b;
+    gq_buf_init(&b);
+    cli_json_event(&b, &e);
+    assert_true(gq_buf_ok(&b));
+    assert_string_equal(b.data, "{\"seq\":42,\"ts_ms\":1700000000123,\"kind\":\"requeue\","
+                        "\"job_id\":\"j000001\",\"task_id\":3,\"worker_id\":\"w2\","
+                        "\"detail\":\"no \\\"heartbeat\\\"\"}");
+    gq_buf_release(&b);
+    /* a cluster event: no job, task or worker */
+    Ganq__V1__EventInfo c = GANQ__V1__EVENT_INFO__INIT;
+    c.seq = 1;
+    c.kind = "broker_start";
+    c.task_id = -1;
+    gq_buf_init(&b);
+    cli_json_event(&b, &c);
+    assert_non_null(strstr(b.data, "\"job_id\":\"\",\"task_id\":null,\"worker_id\":\"\""));
+    gq_buf_release(&b);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    cli_print_event_header(f);
+    cli_print_event(f, &e);
+    cli_print_event(f, &c);
+    assert_int_equal(fclose(f), 0);
+    char *l1 = strchr(text, '\n') + 1, *l2 = strchr(l1, '\n') + 1;
+    assert_true(strncmp(text, "     SEQ  TIME", 14) == 0);
+    assert_non_null(strstr(text, "KIND"));
+    /* one line per event: seq, time, kind, job, task, worker, detail; "-" when absent */
+    assert_true(strncmp(l1, "      42  ", 10) == 0);
+    assert_non_null(strstr(l1, ".123  requeue"));
+    assert_non_null(strstr(l1, " j000001 "));
+    assert_non_null(strstr(l1, " 3 w2 "));
+    assert_non_null(strstr(l1, " no \"heartbeat\"\n"));
+    assert_true(strncmp(l2, "       1  ", 10) == 0);
+    assert_non_null(strstr(l2, "broker_start  -"));
+    assert_non_null(strstr(l2, " - -\n"));   /* no trailing padding */
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_conn_request),
         cmocka_unit_test(test_conn_watch),
         cmocka_unit_test(test_json_job),
+        cmocka_unit_test(test_event_show),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
  * mutation run over valid frames (random byte flips, insertions and truncations must never
  * crash: each result is rejected with a status, or decodes to an envelope that validates
  * and re-encodes), and send/recv over inproc ZeroMQ sockets with and without identities.
+ * Events / EventList (the event log query) have their round trip and field rules too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -254,6 +255,55 @@ static void test_roundtrip_hello_lists(void **state)
     assert_int_equal(wire_decode(buf, len, &out, NULL, NULL), 0);
     free(buf);
     assert_int_equal(out->body_case, GANQ__V1__ENVELOPE__BODY_HEARTBEAT);
+    wire_free(out);
+
+    /* Events and an EventList (job and cluster events, "none" as "" and task_id -1) */
+    Ganq__V1__Events q = GANQ__V1__EVENTS__INIT;
+    q.job_id = "j7";
+    q.after_seq = 41;
+    q.limit = WIRE_MAX_EVENTS;
+    q.kind = "requeue";
+    wire_env_init(&env, 9);
+    env.body_case = GANQ__V1__ENVELOPE__BODY_EVENTS;
+    env.events = &q;
+    buf = enc(&env, &len);
+    assert_int_equal(wire_decode(buf, len, &out, NULL, NULL), 0);
+    free(buf);
+    assert_string_equal(out->events->job_id, "j7");
+    assert_int_equal(out->events->after_seq, 41);
+    assert_int_equal(out->events->limit, WIRE_MAX_EVENTS);
+    assert_string_equal(out->events->kind, "requeue");
+    wire_free(out);
+    Ganq__V1__EventInfo ev[2] = {GANQ__V1__EVENT_INFO__INIT, GANQ__V1__EVENT_INFO__INIT};
+    Ganq__V1__EventInfo *evp[2] = {&ev[0], &ev[1]};
+    Ganq__V1__EventList el = GANQ__V1__EVENT_LIST__INIT;
+    ev[0].seq = 42;
+    ev[0].ts_ms = 1700000000123;
+    ev[0].kind = "requeue";
+    ev[0].job_id = "j7";
+    ev[0].task_id = 3;
+    ev[0].worker_id = "w2";
+    ev[0].detail = "worker w2 is dead\t(no heartbeat)";
+    ev[1].seq = 43;
+    ev[1].kind = "broker_start";
+    ev[1].task_id = -1;
+    el.events = evp;
+    el.n_events = 2;
+    el.more = 1;
+    wire_env_init(&env, 9);
+    env.body_case = GANQ__V1__ENVELOPE__BODY_EVENT_LIST;
+    env.event_list = &el;
+    buf = enc(&env, &len);
+    assert_int_equal(wire_decode(buf, len, &out, NULL, NULL), 0);
+    free(buf);
+    assert_int_equal(out->event_list->n_events, 2);
+    assert_true(out->event_list->more);
+    assert_int_equal(out->event_list->events[0]->ts_ms, 1700000000123);
+    assert_int_equal(out->event_list->events[0]->task_id, 3);
+    assert_string_equal(out->event_list->events[0]->worker_id, "w2");
+    assert_int_equal(out->event_list->events[1]->task_id, -1);
+    assert_string_equal(out->event_list->events[1]->job_id, "");
+    assert_string_equal(wire_body_name(out->body_case), "event_list");
     wire_free(out);
 }
 
@@ -593,6 +643,73 @@ static void test_message_rules(void **state)
     env.body_case = GANQ__V1__ENVELOPE__BODY_JOB_LIST;
     env.job_list = &jl;
     expect_reject(&env, GQ_EINVAL, "job_list.jobs[0].rate: nan must be finite");
+
+    /* Events: job_id optional but id-like, limit 0..WIRE_MAX_EVENTS, a known kind */
+    Ganq__V1__Events q = GANQ__V1__EVENTS__INIT;
+    wire_env_init(&env, 0);
+    env.body_case = GANQ__V1__ENVELOPE__BODY_EVENTS;
+    env.events = &q;
+    uint8_t *buf;
+    size_t len;
+    buf = enc(&env, &len);    /* all defaults: every event, broker's default limit */
+    free(buf);
+    q.job_id = "j 1";
+    expect_reject(&env, GQ_EINVAL, "events.job_id: contains a character that is not allowed");
+    q.job_id = "j1";
+    q.limit = WIRE_MAX_EVENTS + 1;
+    expect_reject(&env, GQ_EINVAL, "events.limit: 1001 is outside 0..1000");
+    q.limit = 10;
+    q.after_seq = (uint64_t)INT64_MAX + 1;
+    expect_reject(&env, GQ_EINVAL, "events.after_seq: 9223372036854775808 is outside");
+    q.after_seq = 5;
+    q.kind = "leas";
+    expect_reject(&env, GQ_EINVAL, "events.kind: \"leas\" is not an event kind (submit, lease,");
+    q.kind = "lease;drop";
+    expect_reject(&env, GQ_EINVAL, "events.kind: contains a character that is not allowed");
+    for (size_t i = 0; wire_event_kinds[i]; i++) {
+        q.kind = (char *)wire_event_kinds[i];
+        buf = enc(&env, &len);
+        free(buf);
+    }
+    assert_false(wire_event_kind_known("nope"));
+    assert_false(wire_event_kind_known(NULL));
+
+    /* EventList: each event's fields, with its index in the path */
+    Ganq__V1__EventInfo ev[2] = {GANQ__V1__EVENT_INFO__INIT, GANQ__V1__EVENT_INFO__INIT};
+    Ganq__V1__EventInfo *evp[2] = {&ev[0], &ev[1]};
+    Ganq__V1__EventList el = GANQ__V1__EVENT_LIST__INIT;
+    ev[0].seq = 1;
+    ev[0].kind = "submit";
+    ev[1].seq = 2;
+    ev[1].kind = "lease";
+    ev[1].task_id = -2;
+    el.events = evp;
+    el.n_events = 2;
+    wire_env_init(&env, 0);
+    env.body_case = GANQ__V1__ENVELOPE__BODY_EVENT_LIST;
+    env.event_list = &el;
+    expect_reject(&env, GQ_EINVAL, "event_list.events[1].task_id: -2 is outside -1..");
+    ev[1].task_id = 0;
+    ev[1].seq = 0;
+    expect_reject(&env, GQ_EINVAL, "event_list.events[1].seq: 0 is not allowed");
+    ev[1].seq = 2;
+    ev[1].kind = "";
+    expect_reject(&env, GQ_EINVAL, "event_list.events[1].kind: must not be empty");
+    ev[1].kind = "some_future_kind";   /* replies may carry kinds this client does not know */
+    buf = enc(&env, &len);
+    free(buf);
+    ev[0].detail = "line\nbreak";
+    expect_reject(&env, GQ_EINVAL, "event_list.events[0].detail: contains a character");
+    ev[0].detail = "";
+    ev[0].ts_ms = -1;
+    expect_reject(&env, GQ_EINVAL, "event_list.events[0].ts_ms: -1 is outside");
+    ev[0].ts_ms = 0;
+    static Ganq__V1__EventInfo *many[WIRE_MAX_EVENTS + 1];
+    for (size_t i = 0; i <= WIRE_MAX_EVENTS; i++)
+        many[i] = &ev[0];
+    el.events = many;
+    el.n_events = WIRE_MAX_EVENTS + 1;
+    expect_reject(&env, GQ_EINVAL, "event_list.events: 1001 entries is too many (at most 1000)");
 }
 
 /* ---- error helpers ---- */
@@ -752,6 +869,26 @@ static void test_mutation_run(void **state)
     wire_env_init(&env, 0);
     env.body_case = GANQ__V1__ENVELOPE__BODY_HELLO;
     env.hello = &h;
+    frame = enc(&env, &len);
+    mutate_and_check(frame, len, 20000, &ok, &bad);
+    free(frame);
+    /* an EventList reply */
+    Ganq__V1__EventInfo ev = GANQ__V1__EVENT_INFO__INIT;
+    Ganq__V1__EventInfo *evp = &ev;
+    Ganq__V1__EventList el = GANQ__V1__EVENT_LIST__INIT;
+    ev.seq = 17;
+    ev.ts_ms = 1700000000000;
+    ev.kind = "requeue";
+    ev.job_id = "j000001";
+    ev.task_id = 4;
+    ev.worker_id = "w3";
+    ev.detail = "no heartbeat for 600 ms";
+    el.events = &evp;
+    el.n_events = 1;
+    el.more = 1;
+    wire_env_init(&env, 5);
+    env.body_case = GANQ__V1__ENVELOPE__BODY_EVENT_LIST;
+    env.event_list = &el;
     frame = enc(&env, &len);
     mutate_and_check(frame, len, 20000, &ok, &bad);
     free(frame);
