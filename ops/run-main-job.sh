@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 BIN=build/release/bin
 PY=/usr/bin/python3
 OUT=${GANQ_RUN_OUT:-out/main}
+case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac  # jobs need an absolute --out
 MODELS=ops/models
 MODEL=biggan-cifar10-ch16
 
@@ -36,11 +37,11 @@ mkdir -p "$OUT"
 echo "== ganq run generate: 100 images + class sheet from $MODELS/$MODEL.safetensors"
 $BIN/ganq run generate --models "$MODELS" --model "$MODEL" --db "$OUT/ganq.db" \
     --count 100 --classes all --seed 1 --truncation 1.0 --format png --sheet \
-    --out "$PWD/$OUT/generate"
+    --out "$OUT/generate"
 echo "== ganq run synthesize: 20 images per class, ImageFolder with a 10% val split"
 $BIN/ganq run synthesize --models "$MODELS" --model "$MODEL" --db "$OUT/ganq.db" \
     --per-class 20 --classes all --seed 2 --truncation 1.0 --val-fraction 0.1 \
-    --layout imagefolder --format png --out "$PWD/$OUT/dataset"
+    --layout imagefolder --format png --out "$OUT/dataset"
 echo
 echo "sheet:    $OUT/generate/sheet.png"
 echo "images:   $(find "$OUT/generate" -name '[0-9]*.png' | wc -l) PNG files in $OUT/generate"
