@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/unit/helpers/tmpdir.h"
+
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -180,18 +182,13 @@ static void test_exit_after_commit(void **state)
 static int setup(void **state)
 {
     (void)state;
-    const char *t = getenv("GANQ_TMP");
-    snprintf(dir, sizeof dir, "%s/fault.XXXXXX", t && *t ? t : "/tmp");
-    assert_non_null(mkdtemp(dir));
-    return 0;
+    return test_tmpdir_make(dir, sizeof dir, "fault");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_tmpdir_remove(dir);
 }
 
 int main(void)

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include "tests/unit/helpers/tmpdir.h"
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,18 +28,13 @@ static void db_path(char *buf, size_t n, const char *name)
 static int setup(void **state)
 {
     (void)state;
-    const char *t = getenv("GANQ_TMP");
-    snprintf(dir, sizeof dir, "%s/store.XXXXXX", t && *t ? t : "/tmp");
-    assert_non_null(mkdtemp(dir));
-    return 0;
+    return test_tmpdir_make(dir, sizeof dir, "store");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_tmpdir_remove(dir);
 }
 
 static void add_job(store *s, const char *spec, uint32_t ntasks, uint32_t max_attempts,

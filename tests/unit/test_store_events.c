@@ -12,6 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tests/unit/helpers/tmpdir.h"
+
 #include "storage/db/store.h"
 
 static char dir[512];
@@ -20,18 +22,13 @@ static char path[600];
 static int setup(void **state)
 {
     (void)state;
-    const char *t = getenv("GANQ_TMP");
-    snprintf(dir, sizeof dir, "%s/store-events.XXXXXX", t && *t ? t : "/tmp");
-    assert_non_null(mkdtemp(dir));
-    return 0;
+    return test_tmpdir_make(dir, sizeof dir, "store-events");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_tmpdir_remove(dir);
 }
 
 /* The log every test starts from (in a fresh database): seq 1..8. */
