@@ -168,7 +168,8 @@ def main():
         h = {k: getattr(a, k) for k in HPARAMS}
         torch.manual_seed(h["seed"]); np.random.seed(h["seed"]); random.seed(h["seed"])
         G, D, G_ema, oG, oD = build(h)
-        meta = dict(hparams=h, step=0, train_seconds=0.0, calls=0, images_d=0, d_resets=[])
+        meta = dict(hparams=h, step=0, train_seconds=0.0, calls=0, images_d=0, d_resets=[],
+                    d_warmups=[])
         print("new run", json.dumps(h))
     meta["calls"] += 1
     if a.minutes > 0:
@@ -189,6 +190,7 @@ def main():
     t_ckpt = t_start
     t_log = t_start
     base_sec = meta["train_seconds"]
+
     def d_step():
         xr, yr = real_batch()
         with torch.no_grad():
@@ -210,7 +212,7 @@ def main():
         for _ in range(a.d_warmup):
             loss_d, d_real, d_fake, alive = d_step()
         meta["train_seconds"] = base_sec + (time.time() - t_start)
-        meta.setdefault("d_warmups", []).append({"step": meta["step"], "d_steps": a.d_warmup})
+        meta["d_warmups"].append({"step": meta["step"], "d_steps": a.d_warmup})
         print("D warm-up: %d D-only steps, loss_d %.3f  d_real %.2f  d_fake %.2f  d_alive %.3f"
               % (a.d_warmup, loss_d.item(), d_real.mean().item(), d_fake.mean().item(),
                  alive.item()), flush=True)
@@ -264,8 +266,7 @@ def main():
                          "ema_start": h["ema_start"], "seed": h["seed"],
                          "standing_stats_batches": a.standing,
                          "d_act": h.get("d_act", "relu"),
-                         "d_resets": meta.get("d_resets", []),
-                         "d_warmups": meta.get("d_warmups", [])},
+                         "d_resets": meta["d_resets"], "d_warmups": meta["d_warmups"]},
             "data": "CIFAR-10 train (50,000 images), horizontal flips",
         }
         with open(os.path.join(a.run_dir, "provenance.json"), "w") as f:
