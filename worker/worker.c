@@ -189,6 +189,10 @@ static void send_hello(wstate *w)
                           (uint32_t)wk_models_max_batch(w->models), r, n, &b);
     free(r);
     send_built(w, &b, rc);
+    /* A HELLO starts a new broker session even on the same socket (RECONNECT, unknown
+     * worker): a DONE sent to the old one may be lost, so every outbox entry goes again
+     * after the HelloAck. */
+    for (size_t i = 0; i < w->n_out; i++) w->outbox[i].sent_ms = -1;
     w->state = WS_HELLO;
     w->last_rx = gq_mono_ms();
     wk_credit_forget(&w->credit);
