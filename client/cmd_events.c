@@ -3,7 +3,12 @@
  * (after_seq = the last seq seen) until the broker says there are no more, or --limit is
  * reached; --follow then keeps asking every FOLLOW_MS. A followed job ends the command once
  * Status reports it terminal and one last page has drained what came before that; without
- * JOB it follows until interrupted. */
+ * JOB it follows until interrupted.
+ *
+ * A broker restart while following: a request in flight when it died is lost, so one
+ * unanswered request is asked again (like `watch` re-subscribing); the log lives in SQLite
+ * and after_seq is ours, so the next page carries on where the last one stopped. Two
+ * timeouts in a row end the command with exit 3 (broker not reachable). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,11 +127,16 @@ static void sink_event(sink *k, const Ganq__V1__EventInfo *e)
     gq_buf_release(&b);
 }
 
-/* One request. OUT: *reply (wire_free() it) on 0; else the status with err filled. */
-static int ask(cli_conn *c, Ganq__V1__Envelope *env, int want, Ganq__V1__Envelope **reply,
-               gq_error *err)
+/* One request; with retry, a timeout is asked once more (see the top of the file).
+ * OUT: *reply (wire_free() it) on 0; else the status with err filled. */
+static int ask(cli_conn *c, Ganq__V1__Envelope *env, int want, int retry,
+               Ganq__V1__Envelope **reply, gq_error *err)
 {
     int rc = cli_request(c, env, reply, err);
+    if (rc == GQ_ETIMEOUT && retry) {
+        gq_error_clear(err);
+        rc = cli_request(c, env, reply, err);
+    }
     if (rc == 0 && (int)(*reply)->body_case != want) {
         rc = gq_fail(err, GQ_EFORMAT, "unexpected %s reply", wire_body_name((*reply)->body_case));
         wire_free(*reply);
@@ -145,7 +155,7 @@ static int job_state(cli_conn *c, const char *job, int *state, char *reason, siz
     st.job_id = (char *)job;
     env.body_case = GANQ__V1__ENVELOPE__BODY_STATUS;
     env.status = &st;
-    int rc = ask(c, &env, GANQ__V1__ENVELOPE__BODY_JOB_INFO, &reply, err);
+    int rc = ask(c, &env, GANQ__V1__ENVELOPE__BODY_JOB_INFO, 1, &reply, err);
     if (rc)
         return rc;
     *state = reply->job_info->state;
@@ -198,7 +208,7 @@ int cmd_events(cli_ctx *ctx, int argc, char **argv)
         if (a.limit && a.limit - shown < WIRE_MAX_EVENTS)
             q.limit = (uint32_t)(a.limit - shown);
         Ganq__V1__Envelope *reply;
-        if ((rc = ask(c, &env, GANQ__V1__ENVELOPE__BODY_EVENT_LIST, &reply, &err)))
+        if ((rc = ask(c, &env, GANQ__V1__ENVELOPE__BODY_EVENT_LIST, a.follow, &reply, &err)))
             break;
         const Ganq__V1__EventList *l = reply->event_list;
         if (header) {

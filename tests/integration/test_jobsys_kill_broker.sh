@@ -49,3 +49,31 @@ for d in out late; do
     fi
 done
 echo "ok: both jobs complete, byte-identical to the fault-free run"
+
+# `ganq events JOB --follow` across a restart: the broker stays down longer than the
+# follower's 2 s request timeout, so the request it sent (within a poll period of the kill)
+# goes unanswered and must be asked again; the follower carries on from its last seq and
+# exits 0 when the job is done, each event shown once, in order.
+FJOB=$(js_submit "${ARGS[@]}" --seed 10 --out "$T/follow")
+JS_TIMEOUT=2 js_ganq events "$FJOB" --follow --json >"$T/follow.jsonl" 2>"$T/follow.err" &
+FPID=$!
+for i in $(seq 1 100); do [ -s "$T/follow.jsonl" ] && break; sleep 0.05; done
+[ -s "$T/follow.jsonl" ] || js_fail "the follower printed nothing"
+js_kill_broker
+sleep 2.5
+js_start_broker
+frc=0
+for i in $(seq 1 600); do kill -0 "$FPID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$FPID" 2>/dev/null; then kill -9 "$FPID"; js_fail "the follower did not exit"; fi
+wait "$FPID" || frc=$?
+[ "$frc" = 0 ] || { cat "$T/follow.err" >&2; js_fail "events --follow exited $frc across a restart"; }
+[ "$(js_wait_state "$FJOB" 50)" = done ] || js_fail "$FJOB not done after the restart"
+$PY - "$T/follow.jsonl" <<'PY' || js_fail "events --follow output is wrong"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+seqs = [e["seq"] for e in ev]
+assert seqs == sorted(set(seqs)), "seqs not strictly increasing: %s" % seqs
+kinds = [e["kind"] for e in ev]
+assert kinds[0] == "submit" and kinds[-1] == "job_done", kinds
+print("ok: events --follow saw %d events across the restart (%s ... %s)" % (len(ev), kinds[0], kinds[-1]))
+PY
