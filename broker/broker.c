@@ -57,6 +57,8 @@
 #define MAX_TASKS_JOB   200000
 #define MAX_STR         1024    /* generic bound on names */
 #define EVENTS_DEFAULT  100     /* events per EventList when Events.limit is 0 */
+#define PRUNE_EVERY_MS  1000    /* events retention: one batch a second ... */
+#define PRUNE_BATCH     10000   /* ... of at most this many rows */
 
 /* ------------------------------------------------------------------ structures */
 
@@ -134,6 +136,7 @@ typedef struct broker {
     char   (*to_finalize)[STORE_ID_MAX];  /* jobs to start finalizing after this turn */
     size_t   nto_fin;
     int64_t  last_expiry;        /* mono ms of the last lease-expiry scan */
+    int64_t  last_prune;         /* mono ms of the last events-retention batch */
     size_t   rr;                 /* round-robin start for dispatch */
     int      fault_kind;         /* 0 none, 1 exit-before-commit, 2 exit-after-commit */
     long     fault_n;
@@ -157,6 +160,7 @@ void broker_config_init(broker_config *c)
     c->liveness = 3;
     c->max_attempts = 3;
     c->lease_ms = 120000;
+    c->events_keep = 1000000;
 }
 
 int broker_endpoint_is_local(const char *ep)
@@ -1817,6 +1821,18 @@ static int timers(broker *b, gq_error *err)
                               "a broker restart", err);
         }
         free(ts);
+    }
+    if (rc == 0 && b->cfg->events_keep > 0 && mono - b->last_prune >= PRUNE_EVERY_MS) {
+        /* retention in bounded batches so that a big backlog (a lower --events-keep on an
+         * old database) never stalls a turn; a full batch asks for another next turn */
+        int64_t deleted;
+        if ((rc = store_events_prune(b->st, b->cfg->events_keep, PRUNE_BATCH, &deleted,
+                                     err)) < 0)
+            return rc;
+        b->last_prune = deleted == PRUNE_BATCH ? mono - PRUNE_EVERY_MS : mono;
+        if (deleted)
+            gq_debug("events: pruned %" PRId64 " (keeping the newest %" PRId64 ")", deleted,
+                     b->cfg->events_keep);
     }
     return rc;
 }

@@ -38,6 +38,9 @@ typedef struct broker_config {
     int         liveness;       /* missed heartbeats before a worker is dead; default 3 */
     int         max_attempts;   /* default attempts per task when the spec says 0; default 3 */
     int64_t     lease_ms;       /* lease length; Progress extends it; default 120000 */
+    int64_t     events_keep;    /* retention: the newest N events stay (older ones are
+                                 * deleted in batches, once a second); 0 = keep all;
+                                 * default 1000000 */
     int         insecure;       /* allow non-loopback binds (no CURVE: plain text) */
     atomic_int *stop;           /* broker_run returns soon after *stop != 0; may be NULL */
     broker_finalize_fn finalize;/* NULL = out_finalize_job (tests substitute their own) */

@@ -29,6 +29,7 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: ganq-broker --db FILE [--clients EP] [--workers EP] [--heartbeat-ms N]\n"
         "                   [--liveness N] [--max-attempts N] [--lease-ms N]\n"
+        "                   [--events-keep N]\n"
         "                   [--curve-secret FILE --authorized-keys DIR | --insecure]\n"
         "\n"
         "Serve the ganq job queue: clients submit and watch jobs on --clients, workers take\n"
@@ -42,6 +43,8 @@ static void usage(FILE *f)
         "  --liveness N       missed heartbeats before a worker is dead (default 3)\n"
         "  --max-attempts N   attempts per task when a job does not say (default 3)\n"
         "  --lease-ms N       task lease; each Progress extends it (default 120000)\n"
+        "  --events-keep N    keep the newest N events of the log `ganq events` reads;\n"
+        "                     older ones are deleted (default 1000000; 0 keeps all)\n"
         "  --curve-secret FILE  CURVE: encrypt and authenticate both endpoints with the\n"
         "                     broker secret key in FILE (from `ganq keygen`; workers and\n"
         "                     clients get the matching .pub as --broker-key)\n"
@@ -127,6 +130,10 @@ int main(int argc, char **argv)
             if (parse_int(a, v, 100, 86400000L, &x) < 0)
                 return 2;
             cfg.lease_ms = x;
+        } else if (!strcmp(a, "--events-keep")) {
+            if (parse_int(a, v, 0, 1000000000000L, &x) < 0)
+                return 2;
+            cfg.events_keep = x;
         } else {
             fprintf(stderr, "ganq-broker: %s: unknown option\n", a);
             usage(stderr);

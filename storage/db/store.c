@@ -1228,6 +1228,26 @@ int store_event_count(store *s, const char *kind, const char *job_id, uint64_t *
     return rc == SQLITE_ROW ? GQ_OK : db_fail(s, err, "event count");
 }
 
+int store_events_prune(store *s, int64_t keep, int64_t max_rows, int64_t *deleted,
+                       gq_error *err)
+{
+    /* seq is AUTOINCREMENT and never reused, so "the newest keep seq numbers" is one range
+     * on the rowid; the inner LIMIT bounds the work of one call. */
+    static const char sql[] =
+        "DELETE FROM events WHERE seq IN (SELECT seq FROM events"
+        " WHERE seq <= (SELECT max(seq) FROM events) - ?1 ORDER BY seq LIMIT ?2)";
+    *deleted = 0;
+    sqlite3_stmt *st = stmt_get(s, sql, err);
+    if (!st)
+        return GQ_EDB;
+    sqlite3_bind_int64(st, 1, keep);
+    sqlite3_bind_int64(st, 2, max_rows);
+    int rc = step_done(s, st, err, "events prune");
+    if (rc == GQ_OK)
+        *deleted = sqlite3_changes(s->db);
+    return rc;
+}
+
 void store_events_list_free(store_event_info *ev, size_t n)
 {
     if (!ev)

@@ -261,6 +261,12 @@ typedef struct store_event_info {
 int  store_events_list(store *s, const char *job_id, const char *kind, int64_t after_seq,
                        uint32_t limit, store_event_info **out, size_t *n, int *more,
                        gq_error *err);
+/* Retention: delete the oldest events so that only seq numbers within the newest keep
+ * (keep >= 0) remain, at most max_rows (> 0) of them in this call (call again while
+ * *deleted == max_rows). SQLite reuses the freed pages; the file does not shrink.
+ * OUT: *deleted. Returns 0 or GQ_EDB. */
+int  store_events_prune(store *s, int64_t keep, int64_t max_rows, int64_t *deleted,
+                        gq_error *err);
 /* Free an array from store_events_list() and its details. NULL allowed. */
 void store_events_list_free(store_event_info *ev, size_t n);
 

@@ -2,7 +2,8 @@
  * workers (DEALER sockets) in this process: submit, lease, progress, done; heartbeat death
  * -> requeue on another worker; retry limit -> job failed; cancel; malformed input answered
  * with Error while the broker keeps serving; watch pushes; restart with re-adoption; the
- * Events query over the history those produce (order, paging, filters, refusals).
+ * Events query over the history those produce (order, paging, filters, refusals) and its
+ * retention (events_keep).
  *
  * Fake workers answer the broker's heartbeats whenever any helper waits (pump_all), unless
  * they are marked dead, which is how a crashed worker is simulated. The finalizer is replaced
@@ -55,6 +56,7 @@ static int fake_finalize(void *c, const char *job_id, const Ganq__V1__JobSpec *s
 }
 
 static broker_config cfg;
+static int64_t events_keep = -1;   /* >= 0: the next start_broker() uses it */
 
 static void *broker_main(void *arg)
 {
@@ -79,6 +81,8 @@ static void start_broker(void)
     cfg.lease_ms = 10000;
     cfg.stop = &stop_flag;
     cfg.finalize = fake_finalize;
+    if (events_keep >= 0)
+        cfg.events_keep = events_keep;
     atomic_store(&stop_flag, 0);
     assert_int_equal(pthread_create(&broker_th, NULL, broker_main, NULL), 0);
     client = zmq_socket(ctx, ZMQ_DEALER);
@@ -1072,6 +1076,53 @@ static size_t pack(Ganq__V1__Envelope *e, uint8_t *buf, size_t cap)
     return ganq__v1__envelope__pack(e, buf);
 }
 
+/* Retention: a broker restarted with events_keep 3 prunes the log the tests before left
+ * (dozens of events) to the newest three within a prune period, the job that was just
+ * submitted still answers Events with its submit, and seq keeps growing. */
+static void test_events_retention(void **state)
+{
+    (void)state;
+    Ganq__V1__Envelope *r = events(NULL, NULL, 0, 0);
+    assert_int_equal(r->body_case, E_(EVENT_LIST));
+    assert_true(r->event_list->n_events > 10);
+    uint64_t before = r->event_list->events[r->event_list->n_events - 1]->seq;
+    ganq__v1__envelope__free_unpacked(r, NULL);
+    stop_broker();
+    events_keep = 3;
+    start_broker();
+    Ganq__V1__JobSpec s = base_spec(4, 4);
+    char job[64];
+    assert_null(submit(&s, job, NULL));
+    size_t n = 0;
+    char k[512] = "";
+    uint64_t first = 0, last = 0;
+    for (int i = 0; i < 60; i++) {
+        r = events(NULL, NULL, 0, 0);
+        assert_int_equal(r->body_case, E_(EVENT_LIST));
+        n = r->event_list->n_events;
+        event_kinds(r->event_list, k, sizeof k);
+        first = r->event_list->events[0]->seq;
+        last = r->event_list->events[n - 1]->seq;
+        ganq__v1__envelope__free_unpacked(r, NULL);
+        if (n <= 3)
+            break;
+        pump_all(50);
+    }
+    if (n != 3)
+        fail_msg("log not pruned to 3 events: %zu (%s)", n, k);
+    assert_true(last > before);
+    assert_int_equal(last - first, 2);
+    assert_non_null(strstr(k, "broker_start,submit"));
+    r = events(job, NULL, 0, 0);
+    assert_int_equal(r->body_case, E_(EVENT_LIST));
+    event_kinds(r->event_list, k, sizeof k);
+    assert_string_equal(k, "submit");
+    ganq__v1__envelope__free_unpacked(r, NULL);
+    stop_broker();
+    events_keep = -1;
+    start_broker();
+}
+
 /* Random damage to valid frames of every kind, on both sockets: the broker answers or
  * ignores each one, never crashes, and still serves afterwards. Runs last: it leaves odd
  * jobs behind. */
@@ -1286,6 +1337,7 @@ int main(void)
         cmocka_unit_test(test_rehello_new_connection),
         cmocka_unit_test(test_scheduling_order),
         cmocka_unit_test(test_restart_readopt),
+        cmocka_unit_test(test_events_retention),
         cmocka_unit_test(test_fuzz_frames),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -2,7 +2,8 @@
  * `ganq events`: seq order, absent columns as ""/-1, the job and kind filters (alone and
  * together), paging with after_seq and limit (the `more` flag, pages that add up to the
  * whole log), limit 0 meaning 1000, long details kept whole, an unknown job answering
- * nothing, rolled-back events never showing, and the log surviving a reopen. */
+ * nothing, rolled-back events never showing, the log surviving a reopen, and retention
+ * (store_events_prune: the newest seq numbers stay, in bounded batches, seq never reused). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -257,6 +258,73 @@ static void test_rollback_and_reopen(void **state)
     store_close(s);
 }
 
+/* The seq numbers of the whole log, "1,2,...", after pruning. */
+static void seqs(store *s, char *buf, size_t cap)
+{
+    store_event_info *ev;
+    size_t n;
+    assert_int_equal(store_events_list(s, NULL, NULL, 0, 0, &ev, &n, NULL, NULL), 0);
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        snprintf(buf + strlen(buf), cap - strlen(buf), "%s%lld", i ? "," : "",
+                 (long long)ev[i].seq);
+    store_events_list_free(ev, n);
+}
+
+static void prune(store *s, int64_t keep, int64_t max_rows, int64_t want_deleted)
+{
+    int64_t d = -1;
+    assert_int_equal(store_begin(s, NULL), 0);
+    assert_int_equal(store_events_prune(s, keep, max_rows, &d, NULL), 0);
+    assert_int_equal(store_commit(s, NULL), 0);
+    assert_int_equal(d, want_deleted);
+}
+
+static void test_prune(void **state)
+{
+    (void)state;
+    store *s = open_fresh();
+    char buf[256];
+    prune(s, 3, 100, 0);   /* empty log */
+    fill(s);
+    prune(s, 8, 100, 0);   /* already within keep */
+    seqs(s, buf, sizeof buf);
+    assert_string_equal(buf, "1,2,3,4,5,6,7,8");
+    prune(s, 3, 100, 5);
+    seqs(s, buf, sizeof buf);
+    assert_string_equal(buf, "6,7,8");
+    prune(s, 3, 100, 0);
+    fill(s);               /* seq 9..16 */
+    prune(s, 2, 4, 4);     /* batches of at most 4, oldest first */
+    seqs(s, buf, sizeof buf);
+    assert_string_equal(buf, "10,11,12,13,14,15,16");
+    prune(s, 2, 4, 4);
+    prune(s, 2, 4, 1);     /* fewer than max_rows: caught up */
+    seqs(s, buf, sizeof buf);
+    assert_string_equal(buf, "15,16");
+    /* a job's history reads what is left of it */
+    store_event_info *ev;
+    size_t n;
+    assert_int_equal(store_events_list(s, "j1", NULL, 0, 0, &ev, &n, NULL, NULL), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(ev[1].kind, "job_done");
+    store_events_list_free(ev, n);
+    prune(s, 0, 100, 2);   /* keep 0: everything */
+    seqs(s, buf, sizeof buf);
+    assert_string_equal(buf, "");
+    /* seq is never reused, even after the log was emptied and reopened */
+    store_close(s);
+    gq_error e;
+    gq_error_clear(&e);
+    assert_int_equal(store_open(path, &s, &e), 0);
+    assert_int_equal(store_begin(s, NULL), 0);
+    assert_int_equal(store_event(s, 200, "broker_start", NULL, -1, NULL, NULL, NULL), 0);
+    assert_int_equal(store_commit(s, NULL), 0);
+    seqs(s, buf, sizeof buf);
+    assert_string_equal(buf, "17");
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_default_limit_and_long_detail),
         cmocka_unit_test(test_rollback_and_reopen),
+        cmocka_unit_test(test_prune),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
