@@ -3,7 +3,7 @@
  * credits, a testcard task executed into PNG files (PROGRESS, DONE with records that match
  * the files), DONE without regenerating when the files exist, heartbeats while a slow task
  * runs, reconnect after broker silence (re-HELLO listing the running task, then DONE),
- * Reconnect, CancelTask, model sha256 mismatch, fault-injected failures, garbled broker
+ * Reconnect (also right after a DONE, which is then sent again), CancelTask, model sha256 mismatch, fault-injected failures, garbled broker
  * frames, stop with a grace period (Goodbye returning the task), a models dir (a small
  * crafted BigGAN file offered and run, a broken file skipped), and the crash fault hook
  * (in a forked child talking to the fake broker over ipc://). */
@@ -456,6 +456,43 @@ static void test_reconnect_relists_running_task(void **st)
     fb_stop(&f, 0);
 }
 
+/* The race test_jobsys_kill_broker once hit: a broker restart while a DONE is in flight.
+ * The DONE reaches the old broker, which dies; the new one on the same endpoint answers the
+ * worker with Reconnect (it does not know it), and the worker says HELLO on the same socket,
+ * listing the finished task as running. After the HelloAck the DONE must go again: before,
+ * only a new socket marked the outbox unsent, so the task was re-adopted and never done. */
+static void test_reconnect_right_after_done_resends_it(void **st)
+{
+    (void)st;
+    worker_faults flt;
+    worker_faults_none(&flt);
+    fb f;
+    fb_start(&f, &flt, 0);
+    wk_msg_free(fb_register(&f));
+    task_args a = { .job_id = "job-rd", .task_id = 3, .start = 0, .end = 2, .count = 2,
+                    .n_trunc = 1, .trunc = { 0.5 } };
+    fb_task(&f, &a);
+    Ganq__V1__Envelope *d = fb_expect(&f, GANQ__V1__ENVELOPE__BODY_DONE, 10000);
+    assert_int_equal(d->done->task_id, 3);
+    wk_msg_free(d);
+    /* at once, well inside the heartbeat after which the worker forgets a sent DONE */
+    Ganq__V1__Reconnect r = GANQ__V1__RECONNECT__INIT;
+    Ganq__V1__Envelope env = GANQ__V1__ENVELOPE__INIT;
+    env.body_case = GANQ__V1__ENVELOPE__BODY_RECONNECT;
+    env.reconnect = &r;
+    fb_send(&f, &env);
+    Ganq__V1__Envelope *h = fb_expect(&f, GANQ__V1__ENVELOPE__BODY_HELLO, 2000);
+    assert_int_equal(h->hello->n_running, 1);   /* unconfirmed: still listed */
+    assert_string_equal(h->hello->running[0]->job_id, "job-rd");
+    wk_msg_free(h);
+    fb_ack(&f);
+    d = fb_expect(&f, GANQ__V1__ENVELOPE__BODY_DONE, 2000);
+    assert_int_equal(d->done->task_id, 3);
+    assert_int_equal(d->done->n_outputs, 2);
+    wk_msg_free(d);
+    fb_stop(&f, 0);
+}
+
 static void test_cancel_mismatch_and_faults(void **st)
 {
     (void)st;
@@ -752,6 +789,7 @@ int main(void)
         cmocka_unit_test(test_hello_task_done_and_reuse),
         cmocka_unit_test(test_heartbeats_during_slow_task),
         cmocka_unit_test(test_reconnect_relists_running_task),
+        cmocka_unit_test(test_reconnect_right_after_done_resends_it),
         cmocka_unit_test(test_cancel_mismatch_and_faults),
         cmocka_unit_test(test_stop_gives_back_after_grace),
         cmocka_unit_test(test_models_dir),
